@@ -1,0 +1,26 @@
+//! siemflow's built-in components, one module each, and the registry that names them.
+//!
+//! A component is a config struct (its `///` comments are the option reference) implementing
+//! [`siemflow_core::component::SourceConfig`], [`TransformConfig`](siemflow_core::component::TransformConfig)
+//! or [`SinkConfig`](siemflow_core::component::SinkConfig). Adding one is a module here and a line
+//! in [`registry`].
+
+pub mod sinks;
+pub mod sources;
+pub mod transforms;
+
+use siemflow_core::registry::Registry;
+
+/// Every built-in component type under its `type:` name.
+pub fn registry() -> Registry {
+    let mut registry = Registry::default();
+    registry
+        .source::<sources::file::FileSourceConfig>("file")
+        .source::<sources::stdin::StdinSourceConfig>("stdin")
+        .transform::<transforms::filter::FilterConfig>("filter")
+        .transform::<transforms::route::RouteConfig>("route")
+        .transform::<transforms::dedupe::DedupeConfig>("dedupe")
+        .sink::<sinks::console::ConsoleSinkConfig>("console")
+        .sink::<sinks::file::FileSinkConfig>("file");
+    registry
+}

@@ -1,0 +1,5 @@
+//! Sinks: where events leave a pipeline.
+
+pub mod console;
+pub mod file;
+mod lines;

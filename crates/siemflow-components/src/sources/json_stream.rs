@@ -1,0 +1,282 @@
+//! Reading a byte stream of JSON into acknowledged batches: shared by `file` and `stdin`.
+//!
+//! Two halves. [`StreamReader`] runs on a blocking thread: it reads, frames, decodes, dead-letters
+//! bad input and hands `(batch, position)` pairs over a small bounded channel. [`drive`] runs on the
+//! pipeline's runtime: it sends each batch downstream, tracks its acknowledgement in send order,
+//! and reports each acknowledged position to the source, which commits it. On shutdown the driver
+//! stops forwarding and closes its output at once, even if the reader is stuck in a blocking
+//! `read` (a terminal on stdin); batches read but never sent are simply not committed.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use siemflow_core::acks::OrderedAcks;
+use siemflow_core::codec::{EventTypes, Frame, Framer, decode};
+use siemflow_core::component::{ComponentContext, ComponentError, SourceSender};
+use siemflow_core::dead_letter::DeadLetter;
+use siemflow_core::event::{
+    BatchNotifier, BatchStatus, BatchStatusReceiver, Event, EventBatch, EventId, EventMetadata,
+    Origin,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// A batch read, with what its acknowledgement means.
+#[derive(Debug)]
+pub(crate) struct ReadBatch<P> {
+    events: EventBatch,
+    status: BatchStatusReceiver,
+    position: P,
+}
+
+/// The reader stopped because nobody takes its batches any more (shutdown or downstream gone).
+#[derive(Debug)]
+pub(crate) struct Stopped;
+
+/// Identifies a stream in event ids and dead-letter positions.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamName {
+    display: Arc<str>,
+    hash: [u8; 8],
+}
+
+impl StreamName {
+    pub(crate) fn new(display: &str) -> Self {
+        Self {
+            display: Arc::from(display),
+            hash: xxh3_64(display.as_bytes()).to_le_bytes(),
+        }
+    }
+}
+
+/// The blocking half: frames and decodes input into batches.
+#[derive(Debug)]
+pub(crate) struct StreamReader<P> {
+    origin: Arc<Origin>,
+    component: ComponentContext,
+    types: EventTypes,
+    batches: mpsc::Sender<ReadBatch<P>>,
+    shutdown: CancellationToken,
+    batch_size: usize,
+    batch: EventBatch,
+    dead_letter_failed: bool,
+    chunk: Vec<u8>,
+}
+
+impl<P: Send + 'static> StreamReader<P> {
+    /// A reader and the receiver its batches go to (for [`drive`]).
+    pub(crate) fn new(
+        component: ComponentContext,
+        shutdown: CancellationToken,
+        batch_size: usize,
+    ) -> (Self, mpsc::Receiver<ReadBatch<P>>) {
+        let (batches, receiver) = mpsc::channel(2);
+        let reader = Self {
+            origin: component.origin(),
+            component,
+            types: EventTypes::default(),
+            batches,
+            shutdown,
+            batch_size: batch_size.max(1),
+            batch: Vec::new(),
+            dead_letter_failed: false,
+            chunk: vec![0; 256 * 1024],
+        };
+        (reader, receiver)
+    }
+
+    /// Whether the pipeline is stopping.
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutdown.is_cancelled() || self.batches.is_closed()
+    }
+
+    /// Reads `input` to its current end through `framer`. With `complete`, the stream will not
+    /// grow and a last unterminated frame is taken too. Every batch handed out carries
+    /// `position(offset)`, the offset up to which the input is then fully handled.
+    pub(crate) fn read_to_end(
+        &mut self,
+        input: &mut dyn Read,
+        framer: &mut Framer,
+        stream: &StreamName,
+        complete: bool,
+        position: &dyn Fn(u64) -> P,
+    ) -> Result<Result<(), std::io::Error>, Stopped> {
+        loop {
+            if self.is_shutting_down() {
+                return Err(Stopped);
+            }
+            let read = match input.read(&mut self.chunk) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    self.flush(position(framer.consumed()))?;
+                    return Ok(Err(error));
+                }
+            };
+            framer.push(&self.chunk[..read]);
+            self.component.metrics.received(0, read);
+            while let Some(frame) = framer.next_frame() {
+                self.frame(frame, stream);
+                if self.batch.len() >= self.batch_size {
+                    self.flush(position(framer.consumed()))?;
+                }
+            }
+        }
+        if complete {
+            while let Some(frame) = framer.finish() {
+                self.frame(frame, stream);
+            }
+        }
+        self.flush(position(framer.consumed()))?;
+        Ok(Ok(()))
+    }
+
+    fn frame(&mut self, frame: Frame, stream: &StreamName) {
+        match frame {
+            Frame::Data { bytes, start, .. } => match decode(&bytes, &mut self.types) {
+                Ok(records) => {
+                    let received_at = SystemTime::now();
+                    let offset = start.to_le_bytes();
+                    for record in records {
+                        let id =
+                            EventId::derive(&[&stream.hash, &offset, &record.index.to_le_bytes()]);
+                        self.batch.push(Event::json(
+                            record.body,
+                            EventMetadata {
+                                origin: self.origin.clone(),
+                                event_type: record.event_type,
+                                received_at,
+                                id,
+                            },
+                        ));
+                    }
+                }
+                Err(error) => {
+                    self.dead_letter(&bytes, bytes.len(), start, &error.to_string(), stream);
+                }
+            },
+            Frame::Oversize {
+                prefix,
+                size,
+                start,
+                ..
+            } => {
+                let reason = format!(
+                    "oversize: event of {size} bytes exceeds max_event_bytes (first {} bytes kept)",
+                    prefix.len()
+                );
+                self.dead_letter(&prefix, size as usize, start, &reason, stream);
+            }
+        }
+    }
+
+    fn dead_letter(
+        &mut self,
+        body: &[u8],
+        size: usize,
+        start: u64,
+        reason: &str,
+        stream: &StreamName,
+    ) {
+        let position = format!("{}:{start}", stream.display);
+        let written = self.component.dead_letters.raw(DeadLetter {
+            reason,
+            body,
+            size,
+            event_id: None,
+            event_type: None,
+            position: Some(&position),
+        });
+        if !written {
+            self.dead_letter_failed = true;
+        }
+    }
+
+    /// Hands the current batch over. An empty batch still goes: its position must be committed in
+    /// order with the others.
+    fn flush(&mut self, position: P) -> Result<(), Stopped> {
+        let mut events = std::mem::take(&mut self.batch);
+        let (notifier, status) = BatchNotifier::new();
+        for event in &mut events {
+            event.add_finalizer(notifier.finalizer());
+        }
+        if std::mem::take(&mut self.dead_letter_failed) {
+            // Input that could not be dead-lettered must be read again: fail this batch.
+            drop(notifier.finalizer());
+        }
+        drop(notifier);
+        self.batches
+            .blocking_send(ReadBatch {
+                events,
+                status,
+                position,
+            })
+            .map_err(|_| Stopped)
+    }
+}
+
+/// What the source does with acknowledged positions.
+pub(crate) trait Committer<P>: Send {
+    /// A batch finished: `status` says whether it was delivered.
+    fn acknowledged(&mut self, position: P, status: BatchStatus);
+    /// Called every `commit_interval` and at the end: persist what was acknowledged.
+    fn commit(&mut self) -> Result<(), ComponentError>;
+    /// Called once at the end: whether every batch was delivered.
+    fn finish(&mut self) -> Result<(), ComponentError>;
+}
+
+/// The async half: sends batches downstream and commits positions as they are acknowledged.
+pub(crate) async fn drive<P: Send + 'static>(
+    mut batches: mpsc::Receiver<ReadBatch<P>>,
+    out: SourceSender,
+    component: &ComponentContext,
+    shutdown: CancellationToken,
+    commit_interval: Duration,
+    committer: &mut dyn Committer<P>,
+) -> Result<(), ComponentError> {
+    let metrics = &component.metrics;
+    let mut out = Some(out);
+    let mut pending: OrderedAcks<(P, usize)> = OrderedAcks::default();
+    let mut reading = true;
+    let mut commit_timer = tokio::time::interval(commit_interval);
+    commit_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        if !reading && pending.is_empty() {
+            break;
+        }
+        tokio::select! {
+            // Acknowledgements first: they free memory downstream and move the checkpoint.
+            biased;
+            Some(((position, events), status)) = pending.next(), if !pending.is_empty() => {
+                metrics.pending_changed(-(events as i64));
+                committer.acknowledged(position, status);
+            }
+            () = shutdown.cancelled(), if reading => {
+                reading = false;
+                batches.close();
+                out = None;
+            }
+            received = batches.recv(), if reading => match received {
+                Some(batch) => {
+                    let events = batch.events.len();
+                    pending.push(batch.status, (batch.position, events));
+                    metrics.pending_changed(events as i64);
+                    if let Some(sender) = out.as_mut() {
+                        sender.send(batch.events).await?;
+                    }
+                }
+                None => {
+                    reading = false;
+                    out = None;
+                }
+            },
+            _ = commit_timer.tick() => committer.commit()?,
+        }
+    }
+    drop(out);
+    committer.commit()?;
+    committer.finish()
+}

@@ -1,0 +1,231 @@
+//! What a source, transform or sink implements, and what the engine hands it.
+//!
+//! Each component type is a config struct (serde, `deny_unknown_fields`) implementing one of
+//! [`SourceConfig`], [`TransformConfig`] or [`SinkConfig`]. `check` validates without side effects
+//! (what `siemflow validate` runs); `build` turns the config into a running task or transform.
+//! Adding a component is one module and one line in the registry.
+
+use std::fmt::Debug;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
+
+use crate::dead_letter::DeadLetters;
+use crate::event::{Event, EventBatch, Origin};
+use crate::telemetry::ComponentMetrics;
+use crate::topology::buffer::{BufferReceiver, Closed};
+use crate::topology::fanout::Fanout;
+
+/// Why a component could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum ComponentError {
+    /// Configuration that types correctly but cannot work (checked at build).
+    #[error("{0}")]
+    Config(String),
+    /// An I/O failure, with what was being done.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, naming the file or address.
+        context: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The downstream components stopped.
+    #[error(transparent)]
+    Closed(#[from] Closed),
+    /// Anything else, already worded for the user.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ComponentError {
+    /// An I/O error with context.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// A running source or sink.
+pub type ComponentTask = BoxFuture<'static, Result<(), ComponentError>>;
+
+/// What every component gets: who it is, where its state lives, metrics and dead letters.
+#[derive(Debug, Clone)]
+pub struct ComponentContext {
+    /// The pipeline id.
+    pub pipeline: Arc<str>,
+    /// The component id.
+    pub id: Arc<str>,
+    /// `--data-dir`, for checkpoints and other state.
+    pub data_dir: PathBuf,
+    /// Metrics with this component's labels.
+    pub metrics: ComponentMetrics,
+    /// The pipeline's dead-letter queue, bound to this component.
+    pub dead_letters: DeadLetters,
+}
+
+impl ComponentContext {
+    /// `DATA_DIR/checkpoints/<pipeline>/<component>.json`: where a source keeps its position.
+    pub fn checkpoint_path(&self) -> PathBuf {
+        self.data_dir
+            .join("checkpoints")
+            .join(&*self.pipeline)
+            .join(format!("{}.json", self.id))
+    }
+
+    /// The origin stamped on events this component creates.
+    pub fn origin(&self) -> Arc<Origin> {
+        Arc::new(Origin {
+            pipeline: self.pipeline.clone(),
+            component: self.id.clone(),
+        })
+    }
+}
+
+/// What a source gets to run.
+#[derive(Debug)]
+pub struct SourceContext {
+    /// Identity, state, metrics, dead letters.
+    pub component: ComponentContext,
+    /// Where its batches go.
+    pub out: SourceSender,
+    /// Cancelled when the pipeline must stop: stop reading, wait for acknowledgements, commit.
+    pub shutdown: CancellationToken,
+}
+
+/// A source's output.
+#[derive(Debug)]
+pub struct SourceSender {
+    fanout: Fanout,
+    metrics: ComponentMetrics,
+}
+
+impl SourceSender {
+    /// Wraps the fan-out of the source's output.
+    pub fn new(fanout: Fanout, metrics: ComponentMetrics) -> Self {
+        Self { fanout, metrics }
+    }
+
+    /// Sends a batch downstream, waiting while downstream is full.
+    pub async fn send(&mut self, batch: EventBatch) -> Result<(), Closed> {
+        let events = batch.len();
+        self.fanout.send(batch).await?;
+        self.metrics.sent(events);
+        Ok(())
+    }
+}
+
+/// A source type.
+pub trait SourceConfig: Debug + Send + Sync {
+    /// Checks the config without touching the outside world.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Whether the source ends by itself (a file read once, stdin), so that a run can finish.
+    fn is_finite(&self) -> bool {
+        false
+    }
+
+    /// Starts the source.
+    fn build(&self, cx: SourceContext) -> Result<ComponentTask, ComponentError>;
+}
+
+/// The outputs a transform declares.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransformOutputs {
+    /// Whether `name` alone (the default output) may be used as an input.
+    pub default: bool,
+    /// Named outputs, used as `name.output`.
+    pub named: Vec<Arc<str>>,
+}
+
+impl TransformOutputs {
+    /// Only the default output (filter, dedupe, wasm).
+    pub fn default_only() -> Self {
+        Self {
+            default: true,
+            named: Vec::new(),
+        }
+    }
+}
+
+/// Where a transform puts its results for one batch.
+#[derive(Debug, Default)]
+pub struct TransformOutput {
+    /// Events for the default output.
+    pub default: EventBatch,
+    /// Events per named output, in the order of [`TransformOutputs::named`].
+    pub named: Vec<EventBatch>,
+}
+
+impl TransformOutput {
+    /// An empty output with room for `named` outputs.
+    pub fn new(named: usize) -> Self {
+        Self {
+            default: Vec::new(),
+            named: (0..named).map(|_| Vec::new()).collect(),
+        }
+    }
+
+    /// Sends an event to the default output.
+    pub fn push(&mut self, event: Event) {
+        self.default.push(event);
+    }
+
+    /// Sends an event to a named output by index.
+    pub fn push_named(&mut self, index: usize, event: Event) {
+        if let Some(batch) = self.named.get_mut(index) {
+            batch.push(event);
+        }
+    }
+}
+
+/// A transform instance: called once per batch, on the pipeline's task.
+///
+/// Every input event must end up in an output, or be resolved (dropped on purpose, dead-lettered).
+pub trait Transform: Send {
+    /// Processes one batch.
+    fn transform(&mut self, batch: EventBatch, output: &mut TransformOutput);
+}
+
+/// A transform type.
+pub trait TransformConfig: Debug + Send + Sync {
+    /// Checks the config without touching the outside world.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// The outputs other components can use as inputs.
+    fn outputs(&self) -> TransformOutputs {
+        TransformOutputs::default_only()
+    }
+
+    /// Creates the transform.
+    fn build(&self, cx: &ComponentContext) -> Result<Box<dyn Transform>, ComponentError>;
+}
+
+/// What a sink gets to run.
+#[derive(Debug)]
+pub struct SinkContext {
+    /// Identity, state, metrics, dead letters.
+    pub component: ComponentContext,
+    /// Its buffer; `None` from `recv` means everything upstream has finished.
+    pub input: BufferReceiver,
+}
+
+/// A sink type.
+pub trait SinkConfig: Debug + Send + Sync {
+    /// Checks the config without touching the outside world.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Starts the sink. It resolves each event once delivered.
+    fn build(&self, cx: SinkContext) -> Result<ComponentTask, ComponentError>;
+}

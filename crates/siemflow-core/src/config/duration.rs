@@ -1,0 +1,12 @@
+//! Durations written the human way (`250ms`, `60s`, `1h 30m`) in pipeline files.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+/// Deserializes a duration such as `500ms` or `2m`; use with `#[serde(with = ...)]`.
+pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    humantime::parse_duration(&text)
+        .map_err(|error| serde::de::Error::custom(format!("invalid duration `{text}`: {error}")))
+}

@@ -1,0 +1,349 @@
+//! Running a pipeline: one task per component, wired by bounded buffers.
+//!
+//! Every transform and sink owns an input [`buffer`] counted in events (sinks size theirs with
+//! `buffer:`, transforms use [`EDGE_CAPACITY`]). Each output port of a component is a
+//! [`fanout::Fanout`] over the buffers of the components that list it in `inputs`; several
+//! upstreams sending into one buffer is fan-in. Because every buffer is bounded and senders wait,
+//! a slow sink slows its transforms, which slow the source: memory stays bounded.
+//!
+//! Shutdown runs from the sources down. When the pipeline's cancellation token fires, sources stop
+//! reading, drop their outputs and wait for acknowledgements; a transform ends once its input is
+//! closed and drained; a sink ends once its buffer is closed and drained. A finite pipeline ends
+//! the same way when its sources run out. A component that fails stops the pipeline.
+
+pub mod buffer;
+pub mod fanout;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::compile::{ComponentConfig, Pipeline};
+use crate::component::{
+    ComponentContext, ComponentError, ComponentTask, SinkContext, SourceContext, SourceSender,
+    Transform, TransformOutput,
+};
+use crate::config::{ComponentKind, WhenFull};
+use crate::dead_letter::{DeadLetterQueue, DeadLetters};
+use crate::telemetry::{ComponentLabels, ComponentMetrics, Telemetry};
+
+use buffer::{BufferReceiver, BufferSender};
+use fanout::Fanout;
+
+/// Input buffer size of a transform, in events.
+pub const EDGE_CAPACITY: usize = 1000;
+
+/// Settings shared by every pipeline of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// `--data-dir`.
+    pub data_dir: PathBuf,
+    /// Fires on SIGINT/SIGTERM.
+    pub shutdown: CancellationToken,
+    /// How long a drain may take before remaining tasks are aborted.
+    pub drain_timeout: Duration,
+    /// Metrics registry.
+    pub telemetry: Telemetry,
+}
+
+/// Why a pipeline stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A component could not be built.
+    #[error("pipeline `{pipeline}`: {kind} `{component}` could not start: {error}")]
+    Build {
+        /// Pipeline id.
+        pipeline: Arc<str>,
+        /// `source`, `transform` or `sink`.
+        kind: &'static str,
+        /// Component id.
+        component: Arc<str>,
+        /// Why.
+        error: ComponentError,
+    },
+    /// Another process holds this pipeline's data directory.
+    #[error("pipeline `{pipeline}`: {message}")]
+    Locked {
+        /// Pipeline id.
+        pipeline: Arc<str>,
+        /// Details.
+        message: String,
+    },
+    /// Components failed while running.
+    #[error("pipeline `{pipeline}` failed: {}", failures.join("; "))]
+    Failed {
+        /// Pipeline id.
+        pipeline: Arc<str>,
+        /// One line per failed component.
+        failures: Vec<String>,
+    },
+}
+
+/// A port key: component id and output name (`None` for the default output).
+type Port = (Arc<str>, Option<Arc<str>>);
+
+/// Buffers and port consumers for the components selected by a filter.
+pub(crate) struct Wiring {
+    pub(crate) senders: HashMap<Arc<str>, BufferSender>,
+    pub(crate) receivers: HashMap<Arc<str>, BufferReceiver>,
+    pub(crate) ports: HashMap<Port, Vec<BufferSender>>,
+    pub(crate) metrics: HashMap<Arc<str>, ComponentMetrics>,
+}
+
+impl Wiring {
+    pub(crate) fn new(
+        pipeline: &Pipeline,
+        telemetry: &Telemetry,
+        include: impl Fn(ComponentKind) -> bool,
+    ) -> Self {
+        let mut wiring = Wiring {
+            senders: HashMap::new(),
+            receivers: HashMap::new(),
+            ports: HashMap::new(),
+            metrics: HashMap::new(),
+        };
+        for component in &pipeline.components {
+            let decl = &component.decl;
+            let metrics = telemetry.component(ComponentLabels {
+                pipeline: pipeline.id().to_string(),
+                component_id: decl.id.to_string(),
+                component_kind: decl.kind.as_str().to_string(),
+                component_type: decl.type_name.clone(),
+            });
+            wiring.metrics.insert(decl.id.clone(), metrics.clone());
+            if !include(decl.kind) || decl.kind == ComponentKind::Source {
+                continue;
+            }
+            let (capacity, when_full) = match decl.kind {
+                ComponentKind::Sink => (decl.buffer.max_events, decl.buffer.when_full),
+                _ => (EDGE_CAPACITY, WhenFull::Block),
+            };
+            let (sender, receiver) = buffer::channel(capacity, when_full, metrics);
+            for input in &decl.inputs {
+                wiring
+                    .ports
+                    .entry((input.component.clone(), input.output.clone()))
+                    .or_default()
+                    .push(sender.clone());
+            }
+            wiring.senders.insert(decl.id.clone(), sender);
+            wiring.receivers.insert(decl.id.clone(), receiver);
+        }
+        wiring
+    }
+
+    pub(crate) fn fanout(&self, component: &Arc<str>, output: Option<&Arc<str>>) -> Fanout {
+        Fanout::new(
+            self.ports
+                .get(&(component.clone(), output.cloned()))
+                .cloned()
+                .unwrap_or_default(),
+        )
+    }
+}
+
+/// Runs a transform until its input closes.
+pub(crate) async fn run_transform(
+    mut transform: Box<dyn Transform>,
+    mut input: BufferReceiver,
+    mut default: Fanout,
+    mut named: Vec<Fanout>,
+    metrics: ComponentMetrics,
+) -> Result<(), ComponentError> {
+    while let Some(batch) = input.recv().await {
+        let mut output = TransformOutput::new(named.len());
+        transform.transform(batch, &mut output);
+        let TransformOutput {
+            default: main,
+            named: others,
+        } = output;
+        let mut sent = main.len();
+        default.send(main).await?;
+        for (fanout, batch) in named.iter_mut().zip(others) {
+            sent += batch.len();
+            fanout.send(batch).await?;
+        }
+        metrics.sent(sent);
+    }
+    Ok(())
+}
+
+/// A component ready to spawn: id, kind and task.
+struct BuiltComponent {
+    id: Arc<str>,
+    kind: &'static str,
+    task: ComponentTask,
+}
+
+/// Builds every component of a pipeline into tasks, or fails without starting any.
+fn build(
+    pipeline: &Pipeline,
+    options: &RunOptions,
+    shutdown: &CancellationToken,
+) -> Result<Vec<BuiltComponent>, RunError> {
+    let id = pipeline.id().clone();
+    let queue = Arc::new(DeadLetterQueue::file(&options.data_dir, &id));
+    let mut wiring = Wiring::new(pipeline, &options.telemetry, |_| true);
+    let mut tasks = Vec::new();
+    for component in &pipeline.components {
+        let decl = &component.decl;
+        let metrics = wiring.metrics[&decl.id].clone();
+        let context = ComponentContext {
+            pipeline: id.clone(),
+            id: decl.id.clone(),
+            data_dir: options.data_dir.clone(),
+            metrics: metrics.clone(),
+            dead_letters: DeadLetters::new(queue.clone(), decl.id.clone(), metrics.clone()),
+        };
+        let failed = |error| RunError::Build {
+            pipeline: id.clone(),
+            kind: decl.kind.as_str(),
+            component: decl.id.clone(),
+            error,
+        };
+        let task: ComponentTask = match &component.config {
+            ComponentConfig::Source(config) => {
+                let out = SourceSender::new(wiring.fanout(&decl.id, None), metrics);
+                config
+                    .build(SourceContext {
+                        component: context,
+                        out,
+                        shutdown: shutdown.clone(),
+                    })
+                    .map_err(failed)?
+            }
+            ComponentConfig::Transform(config) => {
+                let transform = config.build(&context).map_err(failed)?;
+                let input = take_receiver(&mut wiring, &decl.id).map_err(failed)?;
+                let default = wiring.fanout(&decl.id, None);
+                let named = config
+                    .outputs()
+                    .named
+                    .iter()
+                    .map(|name| wiring.fanout(&decl.id, Some(name)))
+                    .collect();
+                Box::pin(run_transform(transform, input, default, named, metrics))
+            }
+            ComponentConfig::Sink(config) => {
+                let input = take_receiver(&mut wiring, &decl.id).map_err(failed)?;
+                config
+                    .build(SinkContext {
+                        component: context,
+                        input,
+                    })
+                    .map_err(failed)?
+            }
+        };
+        tasks.push(BuiltComponent {
+            id: decl.id.clone(),
+            kind: decl.kind.as_str(),
+            task,
+        });
+    }
+    Ok(tasks)
+}
+
+fn take_receiver(wiring: &mut Wiring, id: &Arc<str>) -> Result<BufferReceiver, ComponentError> {
+    wiring
+        .receivers
+        .remove(id)
+        .ok_or_else(|| ComponentError::Other(format!("no input buffer was created for `{id}`")))
+}
+
+/// Holds `DATA_DIR/locks/<pipeline>.lock` so that two processes never share checkpoints.
+fn lock(options: &RunOptions, pipeline: &Arc<str>) -> Result<std::fs::File, RunError> {
+    let locked = |message: String| RunError::Locked {
+        pipeline: pipeline.clone(),
+        message,
+    };
+    let directory = options.data_dir.join("locks");
+    std::fs::create_dir_all(&directory)
+        .map_err(|error| locked(format!("cannot create {}: {error}", directory.display())))?;
+    let path = directory.join(format!("{pipeline}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|error| locked(format!("cannot open {}: {error}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(locked(format!(
+            "another siemflow process is running it with data directory {}",
+            options.data_dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(locked(format!("cannot lock {}: {error}", path.display())))
+        }
+    }
+}
+
+/// Runs a pipeline until its finite sources are exhausted and everything is acknowledged, or until
+/// shutdown and drain.
+pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<(), RunError> {
+    let id = pipeline.id().clone();
+    let _lock = lock(options, &id)?;
+    let shutdown = options.shutdown.child_token();
+    let mut set = JoinSet::new();
+    for BuiltComponent {
+        id: component,
+        kind,
+        task,
+    } in build(pipeline, options, &shutdown)?
+    {
+        set.spawn(async move { (component, kind, task.await) });
+    }
+    tracing::info!(pipeline = %id, components = set.len(), "pipeline started");
+
+    let mut failures = Vec::new();
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            joined = set.join_next() => match joined {
+                None => break,
+                Some(Ok((_, _, Ok(())))) => {}
+                Some(Ok((component, kind, Err(error)))) => {
+                    tracing::error!(pipeline = %id, component = %component, "{kind} failed: {error}");
+                    failures.push(format!("{kind} `{component}`: {error}"));
+                    shutdown.cancel();
+                }
+                Some(Err(error)) => {
+                    let what = if error.is_panic() { "panicked" } else { "was aborted" };
+                    tracing::error!(pipeline = %id, "a component task {what}");
+                    failures.push(format!("a component task {what}"));
+                    shutdown.cancel();
+                }
+            },
+            () = shutdown.cancelled(), if deadline.is_none() => {
+                tracing::info!(pipeline = %id, timeout = ?options.drain_timeout, "draining");
+                deadline = Some(tokio::time::Instant::now() + options.drain_timeout);
+            }
+            () = sleep_until(deadline) => {
+                failures.push(format!("drain did not finish within {:?}", options.drain_timeout));
+                set.abort_all();
+                while set.join_next().await.is_some() {}
+                break;
+            }
+        }
+    }
+    if failures.is_empty() {
+        tracing::info!(pipeline = %id, "pipeline finished");
+        Ok(())
+    } else {
+        Err(RunError::Failed {
+            pipeline: id,
+            failures,
+        })
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,108 @@
+//! The `siemflow` command: run, validate and test pipelines.
+//!
+//! Exit codes: 0 success, 1 runtime failure, 2 invalid configuration or usage.
+
+mod load;
+mod metrics_server;
+mod run;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Moves Microsoft Defender security data into SIEMs.
+#[derive(Debug, Parser)]
+#[command(name = "siemflow", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log line format (logs go to standard error; filter with SIEMFLOW_LOG, e.g. `debug`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every pipeline found in the given files and directories.
+    Run(RunArgs),
+    /// Check pipelines without connecting anywhere; print every error as file:line:column.
+    Validate(PathArgs),
+    /// Run the `tests:` cases declared in pipeline files, without any network.
+    Test(PathArgs),
+}
+
+#[derive(Debug, Args)]
+struct PathArgs {
+    /// Pipeline files, or directories of `*.yaml` / `*.yml` pipeline files.
+    #[arg(required = true, value_name = "FILE_OR_DIR")]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    pipelines: PathArgs,
+    /// Where checkpoints, dead letters and locks are kept.
+    #[arg(long, default_value = "./data", value_name = "DIR")]
+    data_dir: PathBuf,
+    /// Serve Prometheus metrics on `/metrics` and liveness on `/health`, e.g. `127.0.0.1:9598`.
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
+    /// How long a graceful stop may take before remaining work is abandoned (not acknowledged).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    drain_timeout: Duration,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let registry = siemflow_components::registry();
+    match cli.command {
+        Command::Validate(args) => match load::pipelines(&args.paths, &registry) {
+            Ok(pipelines) => {
+                println!("{} pipeline(s) valid", pipelines.len());
+                ExitCode::SUCCESS
+            }
+            Err(errors) => {
+                eprintln!("{errors}");
+                eprintln!("{} error(s)", errors.0.len());
+                ExitCode::from(2)
+            }
+        },
+        Command::Test(args) => match load::pipelines(&args.paths, &registry) {
+            Ok(pipelines) => test::run(pipelines),
+            Err(errors) => {
+                eprintln!("{errors}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Run(args) => match load::pipelines(&args.pipelines.paths, &registry) {
+            Ok(pipelines) => run::run(pipelines, &args),
+            Err(errors) => {
+                eprintln!("{errors}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SIEMFLOW_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

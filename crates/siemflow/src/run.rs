@@ -1,0 +1,88 @@
+//! `siemflow run`: every pipeline on one runtime, signals, metrics, exit code.
+
+use std::process::ExitCode;
+
+use siemflow_core::Pipeline;
+use siemflow_core::telemetry::Telemetry;
+use siemflow_core::topology::{self, RunOptions};
+use tokio_util::sync::CancellationToken;
+
+use crate::RunArgs;
+use crate::metrics_server;
+
+pub fn run(pipelines: Vec<Pipeline>, args: &RunArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("siemflow")
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run_all(pipelines, args))
+}
+
+async fn run_all(pipelines: Vec<Pipeline>, args: &RunArgs) -> ExitCode {
+    let shutdown = CancellationToken::new();
+    let telemetry = Telemetry::new();
+    tokio::spawn(watch_signals(shutdown.clone()));
+    if let Some(address) = args.metrics_addr {
+        match metrics_server::start(address, telemetry.clone()).await {
+            Ok(bound) => tracing::info!(address = %bound, "serving /metrics and /health"),
+            Err(error) => {
+                eprintln!("cannot serve metrics on {address}: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let options = RunOptions {
+        data_dir: args.data_dir.clone(),
+        shutdown,
+        drain_timeout: args.drain_timeout,
+        telemetry,
+    };
+    let runs = pipelines
+        .iter()
+        .map(|pipeline| topology::run(pipeline, &options));
+    let results = futures::future::join_all(runs).await;
+    let mut failed = false;
+    for result in results {
+        if let Err(error) = result {
+            tracing::error!("{error}");
+            failed = true;
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// First SIGINT or SIGTERM: drain. Second: exit at once.
+async fn watch_signals(shutdown: CancellationToken) {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::error!("cannot listen for SIGTERM: {error}");
+                return;
+            }
+        };
+    for round in 0..2 {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        if round == 0 {
+            tracing::info!("stopping: draining in-flight events (signal again to exit at once)");
+            shutdown.cancel();
+        } else {
+            tracing::warn!("second signal: exiting without draining");
+            std::process::exit(130);
+        }
+    }
+}
