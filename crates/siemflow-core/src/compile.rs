@@ -75,6 +75,28 @@ impl Pipeline {
     }
 }
 
+/// Reads, interpolates, types and checks a pipeline file, reporting every error of every step.
+///
+/// A compile error at the position of a failed `${...}` is left out: the variable is the cause.
+pub fn load_and_compile(
+    path: &std::path::Path,
+    registry: &Registry,
+) -> Result<Pipeline, ConfigErrors> {
+    let (file, mut errors) = crate::config::read_file(path);
+    let Some(file) = file else {
+        return Err(ConfigErrors(errors).sorted());
+    };
+    match compile(file, registry) {
+        Ok(pipeline) if errors.is_empty() => Ok(pipeline),
+        Ok(_) => Err(ConfigErrors(errors).sorted()),
+        Err(more) => {
+            let positions: HashSet<_> = errors.iter().map(|e| e.mark).collect();
+            errors.extend(more.0.into_iter().filter(|e| !positions.contains(&e.mark)));
+            Err(ConfigErrors(errors).sorted())
+        }
+    }
+}
+
 /// Types every component and checks the graph.
 pub fn compile(file: PipelineFile, registry: &Registry) -> Result<Pipeline, ConfigErrors> {
     let path = file.path.clone();
@@ -266,10 +288,25 @@ fn sorted_ids<'a>(declared: &HashMap<&'a str, &ComponentDecl>) -> Vec<&'a str> {
 
 /// Reports each cycle once, at the component where the search closed it.
 fn find_cycles(file: &PipelineFile) -> Vec<ConfigError> {
+    // A sink used as an input is already an error of its own; only cycles through outputs count.
+    let sinks: HashSet<&str> = file
+        .components
+        .iter()
+        .filter(|d| d.kind == ComponentKind::Sink)
+        .map(|d| &*d.id)
+        .collect();
     let inputs: HashMap<&str, Vec<&str>> = file
         .components
         .iter()
-        .map(|d| (&*d.id, d.inputs.iter().map(|i| &*i.component).collect()))
+        .map(|d| {
+            let upstream = d
+                .inputs
+                .iter()
+                .map(|i| &*i.component)
+                .filter(|id| !sinks.contains(id))
+                .collect();
+            (&*d.id, upstream)
+        })
         .collect();
     let mut errors = Vec::new();
     let mut done: HashSet<&str> = HashSet::new();

@@ -31,4 +31,4 @@ pub mod telemetry;
 pub mod topology;
 pub mod unit_test;
 
-pub use compile::{Pipeline, compile};
+pub use compile::{Pipeline, compile, load_and_compile};

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use siemflow_core::Pipeline;
-use siemflow_core::compile;
-use siemflow_core::config::{ConfigError, ConfigErrors, load_file, yaml::Mark};
+use siemflow_core::config::{ConfigError, ConfigErrors, yaml::Mark};
+use siemflow_core::load_and_compile;
 use siemflow_core::registry::Registry;
 
 /// Loads every pipeline under `paths`; all errors of all files at once.
@@ -19,7 +19,7 @@ pub fn pipelines(paths: &[PathBuf], registry: &Registry) -> Result<Vec<Pipeline>
     }
     let mut pipelines: Vec<Pipeline> = Vec::new();
     for file in files {
-        match load_file(&file).and_then(|parsed| compile(parsed, registry)) {
+        match load_and_compile(&file, registry) {
             Ok(pipeline) => {
                 if let Some(other) = pipelines.iter().find(|p| p.id() == pipeline.id()) {
                     errors.push(ConfigError::new(

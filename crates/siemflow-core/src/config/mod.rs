@@ -17,4 +17,5 @@ pub use error::{ConfigError, ConfigErrors};
 pub use pipeline::{
     BufferConfig, BufferType, ComponentDecl, ComponentKind, InputRef, PipelineFile, TestCase,
     TestExpect, TestInput, WhenFull, check_id, de_error, load_file, load_str, quoted_list,
+    read_file,
 };

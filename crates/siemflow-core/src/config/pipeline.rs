@@ -200,23 +200,36 @@ const TOP_LEVEL_KEYS: &[&str] = &["id", "sources", "transforms", "sinks", "tests
 
 /// Reads a pipeline file with the process environment.
 pub fn load_file(path: &Path) -> Result<PipelineFile, ConfigErrors> {
+    match read_file(path) {
+        (Some(pipeline), errors) if errors.is_empty() => Ok(pipeline),
+        (_, errors) => Err(ConfigErrors(errors).sorted()),
+    }
+}
+
+/// Reads a pipeline file and returns what could be read along with every error, so that later
+/// checks can still run and report their errors too.
+pub fn read_file(path: &Path) -> (Option<PipelineFile>, Vec<ConfigError>) {
     let file: Arc<Path> = Arc::from(path);
-    let source = std::fs::read(path).map_err(|error| {
-        ConfigErrors(vec![ConfigError::new(
-            &file,
-            Mark { line: 1, column: 1 },
-            format!("cannot read pipeline file: {error}"),
-        )])
-    })?;
-    let source = String::from_utf8(source).map_err(|error| {
-        ConfigErrors(vec![ConfigError::new(
-            &file,
-            Mark { line: 1, column: 1 },
-            format!("pipeline file is not UTF-8: {error}"),
-        )])
-    })?;
+    let at_start = |message: String| {
+        (
+            None,
+            vec![ConfigError::new(
+                &file,
+                Mark { line: 1, column: 1 },
+                message,
+            )],
+        )
+    };
+    let source = match std::fs::read(path) {
+        Ok(source) => source,
+        Err(error) => return at_start(format!("cannot read pipeline file: {error}")),
+    };
+    let source = match String::from_utf8(source) {
+        Ok(source) => source,
+        Err(error) => return at_start(format!("pipeline file is not UTF-8: {error}")),
+    };
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    load_str(path, &source, &ProcessEnvironment { base_dir })
+    read_str(path, &source, &ProcessEnvironment { base_dir })
 }
 
 /// Reads pipeline YAML from a string; `path` is used in errors.
@@ -225,24 +238,33 @@ pub fn load_str(
     source: &str,
     env: &dyn Environment,
 ) -> Result<PipelineFile, ConfigErrors> {
+    match read_str(path, source, env) {
+        (Some(pipeline), errors) if errors.is_empty() => Ok(pipeline),
+        (_, errors) => Err(ConfigErrors(errors).sorted()),
+    }
+}
+
+fn read_str(
+    path: &Path,
+    source: &str,
+    env: &dyn Environment,
+) -> (Option<PipelineFile>, Vec<ConfigError>) {
     let file: Arc<Path> = Arc::from(path);
     let mut errors = Vec::new();
-    let mut root = parse(source).map_err(|error| {
-        ConfigErrors(vec![ConfigError::new(
-            &file,
-            error.mark,
-            format!("YAML syntax error: {}", error.message),
-        )])
-    })?;
+    let mut root = match parse(source) {
+        Ok(root) => root,
+        Err(error) => {
+            let message = format!("YAML syntax error: {}", error.message);
+            return (None, vec![ConfigError::new(&file, error.mark, message)]);
+        }
+    };
     for (mark, message) in interpolate(&mut root, env) {
         errors.push(ConfigError::new(&file, mark, message));
     }
     let Some(entries) = root.as_mapping() else {
-        return Err(ConfigErrors(vec![ConfigError::new(
-            &file,
-            root.mark,
-            format!("a pipeline file is a mapping, found {}", root.kind_name()),
-        )]));
+        let message = format!("a pipeline file is a mapping, found {}", root.kind_name());
+        errors.push(ConfigError::new(&file, root.mark, message));
+        return (None, errors);
     };
 
     let mut pipeline = PipelineFile {
@@ -314,11 +336,7 @@ pub fn load_str(
             "missing key `id` (the pipeline id)",
         ));
     }
-    if errors.is_empty() {
-        Ok(pipeline)
-    } else {
-        Err(ConfigErrors(errors).sorted())
-    }
+    (Some(pipeline), errors)
 }
 
 /// Ids become file names and metric labels: letters, digits, `_` and `-`, at most 64.

@@ -1,0 +1,210 @@
+//! The `siemflow` command end to end: quickstart, `test`, exit codes, graceful drain.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{describe, lines, output, repo_root, siemflow, write};
+
+#[test]
+fn quickstart_writes_one_line_per_sample_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = repo_root();
+    let samples = root.join("samples/quickstart");
+    let mut expected = 0;
+    for entry in std::fs::read_dir(&samples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            expected += match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(document) => document["records"].as_array().unwrap().len(),
+                Err(_) => text.lines().filter(|l| !l.trim().is_empty()).count(),
+            };
+        }
+    }
+    assert_eq!(expected, 12);
+    std::fs::create_dir_all(dir.path().join("samples")).unwrap();
+    std::os::unix::fs::symlink(&samples, dir.path().join("samples/quickstart")).unwrap();
+    let pipeline = root.join("pipelines/quickstart.yaml");
+    let run = output(siemflow(dir.path()).arg("run").arg(&pipeline));
+    assert_eq!(run.status.code(), Some(0), "{}", describe(&run));
+    let out = dir.path().join("out/quickstart");
+    assert_eq!(lines(&out.join("events.jsonl")).len(), expected);
+    let routed: usize = ["endpoint", "alerts", "other"]
+        .iter()
+        .map(|name| lines(&out.join(format!("{name}.jsonl"))).len())
+        .sum();
+    assert_eq!(
+        routed, expected,
+        "every record lands in exactly one table output"
+    );
+    // Exact bytes: the 2^53 + 1 ReportId survives.
+    assert!(
+        std::fs::read_to_string(out.join("events.jsonl"))
+            .unwrap()
+            .contains("\"ReportId\":9007199254740993")
+    );
+
+    let again = output(siemflow(dir.path()).arg("run").arg(&pipeline));
+    assert_eq!(again.status.code(), Some(0), "{}", describe(&again));
+    assert_eq!(
+        lines(&out.join("events.jsonl")).len(),
+        expected,
+        "a second run resumes from the checkpoint and reads nothing new"
+    );
+}
+
+#[test]
+fn pipeline_tests_pass_and_failures_are_reported() {
+    let root = repo_root();
+    let passing = output(siemflow(&root).args(["test", "pipelines"]));
+    assert_eq!(passing.status.code(), Some(0), "{}", describe(&passing));
+    assert!(String::from_utf8_lossy(&passing.stdout).contains("3 passed, 0 failed"));
+
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("p.yaml"),
+        r#"id: p
+sources:
+  in: { type: stdin }
+transforms:
+  keep: { type: filter, inputs: [in], condition: "$.keep == true" }
+sinks:
+  out: { type: console, inputs: [keep] }
+tests:
+  - name: wrong expectation
+    input: { component: keep, events: [{ keep: true, v: 1 }, { keep: false, v: 2 }] }
+    expect: { component: keep, count: 2, contains: ["\"v\":2"] }
+"#,
+    );
+    let failing = output(siemflow(dir.path()).args(["test", "p.yaml"]));
+    assert_eq!(failing.status.code(), Some(1), "{}", describe(&failing));
+    let stdout = String::from_utf8_lossy(&failing.stdout);
+    assert!(
+        stdout.contains("expected 2 output event(s), got 1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("no output contains \"\\\"v\\\":2\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 passed, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn exit_codes_follow_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let usage = output(siemflow(dir.path()).arg("frobnicate"));
+    assert_eq!(usage.status.code(), Some(2), "{}", describe(&usage));
+    let missing = output(siemflow(dir.path()).args(["run", "nope.yaml"]));
+    assert_eq!(missing.status.code(), Some(2), "{}", describe(&missing));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("nope.yaml:1:1: no such file or directory")
+    );
+    let help = output(siemflow(dir.path()).args(["run", "--help"]));
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--data-dir"));
+
+    // A sink that cannot open its file is a runtime failure: exit 1.
+    write(&dir.path().join("in.json"), "{\"a\":1}\n");
+    write(
+        &dir.path().join("blocker"),
+        "a file where a directory is needed",
+    );
+    write(
+        &dir.path().join("p.yaml"),
+        "id: p\nsources:\n  in: { type: file, path: in.json }\nsinks:\n  out: { type: file, inputs: [in], path: blocker/out.log }\n",
+    );
+    let failed = output(siemflow(dir.path()).args(["run", "p.yaml"]));
+    assert_eq!(failed.status.code(), Some(1), "{}", describe(&failed));
+}
+
+#[test]
+fn stdin_to_console_passes_events_through() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("p.yaml"),
+        "id: p\nsources:\n  in: { type: stdin }\nsinks:\n  out: { type: console, inputs: [in] }\n",
+    );
+    let mut child = siemflow(dir.path())
+        .args(["run", "p.yaml"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"{\"records\":[{\"a\":1},{\"b\":2}]}\n{\"c\":3}\n")
+        .unwrap();
+    drop(stdin);
+    let result = child.wait_with_output().unwrap();
+    assert_eq!(result.status.code(), Some(0), "{}", describe(&result));
+    assert_eq!(
+        String::from_utf8_lossy(&result.stdout),
+        "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n"
+    );
+}
+
+#[test]
+fn sigterm_drains_and_commits_then_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("in/a.json"),
+        crate::support::numbered_lines(0..1000, 64),
+    );
+    write(
+        &dir.path().join("p.yaml"),
+        "id: p\nsources:\n  in: { type: file, path: \"in/*.json\", follow: true, poll_interval: 50ms }\nsinks:\n  out: { type: file, inputs: [in], path: out.log }\n",
+    );
+    let child = siemflow(dir.path())
+        .args(["run", "p.yaml", "--data-dir", "data"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = dir.path().join("out.log");
+    let started = Instant::now();
+    while lines(&out).len() < 1000 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "events never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Appended while running: a followed file is read as it grows.
+    let mut more = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("in/a.json"))
+        .unwrap();
+    std::io::Write::write_all(&mut more, &crate::support::numbered_lines(1000..1500, 64)).unwrap();
+    while lines(&out).len() < 1500 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "appended events never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = send_signal(child.id(), libc::SIGTERM);
+    assert_eq!(sent, 0);
+    let result = child.wait_with_output().unwrap();
+    assert_eq!(result.status.code(), Some(0), "{}", describe(&result));
+    let checkpoint =
+        std::fs::read_to_string(dir.path().join("data/checkpoints/p/in.json")).unwrap();
+    let size = std::fs::metadata(dir.path().join("in/a.json"))
+        .unwrap()
+        .len();
+    assert!(
+        checkpoint.contains(&format!("\"offset\":{size}")),
+        "the whole file is committed on drain: {checkpoint}"
+    );
+}
+
+/// Sends a signal with the `kill` command (the workspace denies `unsafe`).
+fn send_signal(pid: u32, signal: i32) -> i32 {
+    std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .map(|status| status.code().unwrap_or(-1))
+        .unwrap_or(-1)
+}

@@ -1,0 +1,16 @@
+//! siemflow's integration tests, in one binary so they link once.
+//!
+//! Tests that need the `siemflow` command run the binary Cargo built for this test run; tests of
+//! the engine's behaviour run pipelines in-process with extra test components. Each test works in
+//! its own temporary directory.
+
+#![allow(clippy::unwrap_used, reason = "a test helper that meets an unexpected error should fail the test")]
+
+mod backpressure;
+mod bad_input;
+mod cli;
+mod crash_recovery;
+mod delivery;
+mod support;
+mod test_components;
+mod validate;

@@ -1,0 +1,103 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use siemflow_core::Pipeline;
+use siemflow_core::config::load_file;
+use siemflow_core::registry::Registry;
+use siemflow_core::telemetry::Telemetry;
+use siemflow_core::topology::{RunError, RunOptions};
+use tokio_util::sync::CancellationToken;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A `siemflow` command running in `dir`.
+pub fn siemflow(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_siemflow"));
+    command.current_dir(dir).env("SIEMFLOW_LOG", "info");
+    command
+}
+
+/// Runs a command to completion and returns its output.
+pub fn output(command: &mut Command) -> Output {
+    command.output().expect("siemflow runs")
+}
+
+/// Text of stdout and stderr, for assertion messages.
+pub fn describe(output: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Writes a file, creating its directory.
+pub fn write(path: &Path, content: impl AsRef<[u8]>) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(path, content).unwrap();
+}
+
+/// Lines of a file (empty when it does not exist).
+pub fn lines(path: &Path) -> Vec<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text.lines().map(str::to_string).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Loads and compiles one pipeline file with a registry.
+pub fn compile(path: &Path, registry: &Registry) -> Pipeline {
+    let file = load_file(path).unwrap_or_else(|errors| panic!("{errors}"));
+    siemflow_core::compile(file, registry).unwrap_or_else(|errors| panic!("{errors}"))
+}
+
+/// Runs a pipeline in-process until it finishes.
+pub async fn run_in_process(
+    pipeline: &Pipeline,
+    data_dir: &Path,
+    telemetry: &Telemetry,
+) -> Result<(), RunError> {
+    let options = RunOptions {
+        data_dir: data_dir.to_path_buf(),
+        shutdown: CancellationToken::new(),
+        drain_timeout: Duration::from_secs(30),
+        telemetry: telemetry.clone(),
+    };
+    let run = siemflow_core::topology::run(pipeline, &options);
+    tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("pipeline finishes within two minutes")
+}
+
+/// JSON lines `{"n":<i>,"pad":"..."}` for i in range, padded to about `size` bytes each.
+pub fn numbered_lines(range: std::ops::Range<u64>, size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity((range.end - range.start) as usize * (size + 1));
+    for n in range {
+        let head = format!("{{\"n\":{n},\"pad\":\"");
+        out.extend_from_slice(head.as_bytes());
+        let pad = size.saturating_sub(head.len() + 2);
+        out.extend(std::iter::repeat_n(b'x', pad));
+        out.extend_from_slice(b"\"}\n");
+    }
+    out
+}
+
+/// The `n` field of every JSON line of a file.
+pub fn numbers(path: &Path) -> Vec<u64> {
+    lines(path)
+        .iter()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            value["n"].as_u64().unwrap()
+        })
+        .collect()
+}

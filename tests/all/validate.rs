@@ -1,0 +1,59 @@
+//! `siemflow validate`: every error, positioned, all at once; golden files in tests/validate.
+
+use crate::support::{describe, output, repo_root, siemflow};
+
+fn check_golden(name: &str) {
+    let dir = repo_root().join("tests/validate");
+    let file = dir.join(format!("{name}.yaml"));
+    let expected = std::fs::read_to_string(dir.join(format!("{name}.err"))).unwrap();
+    let result = output(siemflow(&dir).arg("validate").arg(&file));
+    assert_eq!(result.status.code(), Some(2), "{}", describe(&result));
+    let stderr = String::from_utf8(result.stderr.clone()).unwrap();
+    let expected = expected.replace("FILE", &file.display().to_string());
+    let count = expected
+        .lines()
+        .filter(|line| line.contains(".yaml:"))
+        .count();
+    assert_eq!(
+        stderr,
+        format!("{expected}{count} error(s)\n"),
+        "{}",
+        describe(&result)
+    );
+}
+
+#[test]
+fn three_mistakes_give_three_positioned_errors() {
+    check_golden("three-mistakes");
+}
+
+#[test]
+fn graph_and_type_mistakes_are_all_reported() {
+    check_golden("graph-mistakes");
+}
+
+#[test]
+fn the_shipped_pipelines_are_valid() {
+    let result = output(siemflow(&repo_root()).args(["validate", "pipelines"]));
+    assert_eq!(result.status.code(), Some(0), "{}", describe(&result));
+    assert!(String::from_utf8_lossy(&result.stdout).contains("pipeline(s) valid"));
+}
+
+#[test]
+fn secrets_never_reach_validate_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.yaml");
+    crate::support::write(
+        &file,
+        "id: p\nsources:\n  in: { type: file, path: a.json, framing: \"${SECRET_VALUE}\" }\nsinks:\n  out: { type: console, inputs: [in] }\n",
+    );
+    let result = output(
+        siemflow(dir.path())
+            .env("SECRET_VALUE", "hunter2-do-not-print")
+            .args(["validate", "p.yaml"]),
+    );
+    assert_eq!(result.status.code(), Some(2), "{}", describe(&result));
+    let all = describe(&result);
+    assert!(!all.contains("hunter2"), "{all}");
+    assert!(all.contains("<redacted>"), "{all}");
+}
