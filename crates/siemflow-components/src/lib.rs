@@ -9,6 +9,9 @@ pub mod sinks;
 pub mod sources;
 pub mod transforms;
 
+#[cfg(test)]
+mod test_util;
+
 use siemflow_core::registry::Registry;
 
 /// Every built-in component type under its `type:` name.

@@ -187,6 +187,11 @@ impl DeadLetters {
         }
     }
 
+    /// The lines written so far, when the queue is in memory.
+    pub fn memory_lines(&self) -> Vec<String> {
+        self.queue.memory_lines()
+    }
+
     /// Dead-letters events; each is resolved as dead-lettered, or as errored if the write failed.
     pub fn events(&self, events: Vec<(Event, String)>) {
         if events.is_empty() {

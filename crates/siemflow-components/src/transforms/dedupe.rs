@@ -105,3 +105,75 @@ impl Transform for Dedupe {
         self.dead_letters.events(dead);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use siemflow_core::event::BatchStatus;
+
+    use super::*;
+    use crate::test_util::{bodies, context, deliver, json_batch, run};
+
+    fn dedupe(fields: &[&str], cache_size: usize) -> DedupeConfig {
+        DedupeConfig {
+            fields: fields.iter().map(|f| FieldPath::new(f).unwrap()).collect(),
+            cache_size,
+        }
+    }
+
+    #[tokio::test]
+    async fn drops_repeated_keys_and_acknowledges_them() {
+        let cx = context("dedupe");
+        let mut transform = dedupe(&["$.ReportId", "$.DeviceId"], 100).build(&cx).unwrap();
+        let (batch, status) = json_batch(&[
+            r#"{"ReportId":9007199254740993,"DeviceId":"a"}"#,
+            r#"{"ReportId":9007199254740992,"DeviceId":"a"}"#,
+            r#"{"DeviceId":"a","ReportId":9007199254740993,"extra":1}"#,
+            r#"{"ReportId":9007199254740993,"DeviceId":"b"}"#,
+        ]);
+        let output = run(transform.as_mut(), batch, 0);
+        assert_eq!(
+            bodies(&output.default),
+            vec![
+                r#"{"ReportId":9007199254740993,"DeviceId":"a"}"#,
+                r#"{"ReportId":9007199254740992,"DeviceId":"a"}"#,
+                r#"{"ReportId":9007199254740993,"DeviceId":"b"}"#,
+            ],
+            "2^53 and 2^53 + 1 are different keys"
+        );
+        assert_eq!(deliver(output, status).await, BatchStatus::Delivered);
+        assert_eq!(cx.metrics.discarded_count("duplicate"), 1);
+    }
+
+    #[tokio::test]
+    async fn uses_the_event_id_by_default() {
+        let cx = context("dedupe");
+        let mut transform = dedupe(&[], 100).build(&cx).unwrap();
+        // Test batches number their events 0, 1, 2: the second batch repeats the first's ids, as
+        // a source re-reading after a crash would.
+        let (first, _) = json_batch(&["{}", "{}", "{}"]);
+        assert_eq!(run(transform.as_mut(), first, 0).default.len(), 3);
+        let (again, status) = json_batch(&[r#"{"x":1}"#, "{}", "{}"]);
+        let output = run(transform.as_mut(), again, 0);
+        assert!(output.default.is_empty());
+        assert_eq!(deliver(output, status).await, BatchStatus::Delivered);
+    }
+
+    #[tokio::test]
+    async fn forgets_keys_beyond_the_cache_size() {
+        let cx = context("dedupe");
+        let mut transform = dedupe(&["$.k"], 2).build(&cx).unwrap();
+        let (batch, _) = json_batch(&[
+            r#"{"k":0}"#,
+            r#"{"k":1}"#,
+            r#"{"k":1}"#,
+            r#"{"k":2}"#,
+            r#"{"k":0}"#,
+        ]);
+        let output = run(transform.as_mut(), batch, 0);
+        assert_eq!(
+            bodies(&output.default),
+            vec![r#"{"k":0}"#, r#"{"k":1}"#, r#"{"k":2}"#, r#"{"k":0}"#],
+            "k=1 repeats within the window; k=0 was evicted by k=2 and passes again"
+        );
+    }
+}

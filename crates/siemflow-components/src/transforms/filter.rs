@@ -56,3 +56,50 @@ impl Transform for Filter {
         self.dead_letters.events(dead);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use siemflow_core::event::BatchStatus;
+
+    use super::*;
+    use crate::test_util::{bodies, context, deliver, json_batch, run};
+
+    fn filter(condition: &str) -> FilterConfig {
+        FilterConfig {
+            condition: Condition::new(condition).unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn keeps_matches_and_acknowledges_the_rest_as_dropped() {
+        let cx = context("filter");
+        let mut transform = filter("$.category == 'AdvancedHunting-DeviceProcessEvents'")
+            .build(&cx)
+            .unwrap();
+        let (batch, status) = json_batch(&[
+            r#"{"category":"AdvancedHunting-DeviceProcessEvents","n":1}"#,
+            r#"{"category":"AdvancedHunting-EmailEvents","n":2}"#,
+        ]);
+        let output = run(transform.as_mut(), batch, 0);
+        assert_eq!(
+            bodies(&output.default),
+            vec![r#"{"category":"AdvancedHunting-DeviceProcessEvents","n":1}"#]
+        );
+        assert_eq!(deliver(output, status).await, BatchStatus::Delivered);
+        assert_eq!(cx.metrics.discarded_count("filtered"), 1);
+    }
+
+    #[tokio::test]
+    async fn dead_letters_events_that_are_not_json() {
+        let cx = context("filter");
+        let mut transform = filter("$.a").build(&cx).unwrap();
+        let (batch, status) = json_batch(&[r#"{"a":1}"#, "CEF:0|Microsoft|Defender|1|x|y|5|"]);
+        let output = run(transform.as_mut(), batch, 0);
+        assert_eq!(output.default.len(), 1);
+        assert_eq!(deliver(output, status).await, BatchStatus::Delivered);
+        let letters = cx.dead_letters.memory_lines();
+        assert_eq!(letters.len(), 1);
+        assert!(letters[0].contains("not JSON"), "{letters:?}");
+        assert!(letters[0].contains("CEF:0|Microsoft"), "{letters:?}");
+    }
+}

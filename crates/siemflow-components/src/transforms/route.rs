@@ -105,3 +105,56 @@ impl Transform for Route {
         self.dead_letters.events(dead);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use siemflow_core::event::BatchStatus;
+
+    use super::*;
+    use crate::test_util::{bodies, context, deliver, json_batch, run};
+
+    fn route(routes: &[(&str, &str)]) -> RouteConfig {
+        RouteConfig {
+            route: routes
+                .iter()
+                .map(|(name, condition)| (name.to_string(), Condition::new(condition).unwrap()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn declares_named_outputs_only() {
+        let config = route(&[("b", "$.b"), ("a", "$.a")]);
+        let outputs = config.outputs();
+        assert!(!outputs.default);
+        let names: Vec<&str> = outputs.named.iter().map(|n| &**n).collect();
+        assert_eq!(names, vec!["a", "b", "_unmatched"]);
+        assert!(route(&[("_unmatched", "$.a")]).check().is_err());
+        assert!(route(&[("bad.name", "$.a")]).check().is_err());
+    }
+
+    #[tokio::test]
+    async fn copies_to_every_matching_output_and_collects_the_rest() {
+        let cx = context("route");
+        let config = route(&[("a", "$.a"), ("b", "$.b")]);
+        let mut transform = config.build(&cx).unwrap();
+        let (batch, status) = json_batch(&[r#"{"a":1,"b":1}"#, r#"{"a":1}"#, r#"{"c":1}"#]);
+        let output = run(transform.as_mut(), batch, 3);
+        assert_eq!(bodies(&output.named[0]), vec![r#"{"a":1,"b":1}"#, r#"{"a":1}"#]);
+        assert_eq!(bodies(&output.named[1]), vec![r#"{"a":1,"b":1}"#]);
+        assert_eq!(bodies(&output.named[2]), vec![r#"{"c":1}"#]);
+        assert!(output.default.is_empty());
+        assert_eq!(deliver(output, status).await, BatchStatus::Delivered);
+    }
+
+    #[tokio::test]
+    async fn an_undelivered_copy_fails_the_batch() {
+        let cx = context("route");
+        let mut transform = route(&[("a", "$.a"), ("b", "$.b")]).build(&cx).unwrap();
+        let (batch, status) = json_batch(&[r#"{"a":1,"b":1}"#]);
+        let mut output = run(transform.as_mut(), batch, 3);
+        let lost = output.named[1].pop().unwrap();
+        drop(lost);
+        assert_eq!(deliver(output, status).await, BatchStatus::Errored);
+    }
+}

@@ -57,6 +57,18 @@ pub struct EventMetadata {
     pub id: EventId,
 }
 
+impl EventMetadata {
+    /// Metadata for an event read now, with no known type.
+    pub fn new(origin: Arc<Origin>, id: EventId) -> Self {
+        Self {
+            origin,
+            event_type: None,
+            received_at: SystemTime::now(),
+            id,
+        }
+    }
+}
+
 /// Why a body could not be parsed as JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonError(Arc<str>);
