@@ -210,6 +210,15 @@ mod tests {
     }
 
     #[test]
+    fn existence_is_presence_and_match_is_whole_string() {
+        assert!(check("$.a", json!({"a": null})));
+        assert!(check("$.a", json!({"a": false})));
+        assert!(!check("$.a", json!({})));
+        assert!(!check("match($.a, 'b')", json!({"a": "abc"})));
+        assert!(check("search($.a, 'b')", json!({"a": "abc"})));
+    }
+
+    #[test]
     fn rejects_invalid_conditions() {
         assert!(Condition::new("$.a ==").is_err());
         assert!(
@@ -235,3 +244,4 @@ mod tests {
         assert!(condition.matches(&mut broken).is_err());
     }
 }
+
