@@ -4,7 +4,10 @@
 //! the engine's behaviour run pipelines in-process with extra test components. Each test works in
 //! its own temporary directory.
 
-#![allow(clippy::unwrap_used, reason = "a test helper that meets an unexpected error should fail the test")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test helper that meets an unexpected error should fail the test"
+)]
 
 mod backpressure;
 mod bad_input;

@@ -50,7 +50,11 @@ pub fn bodies(events: &[Event]) -> Vec<String> {
 
 /// Resolves every output as delivered and returns the batch status.
 pub async fn deliver(output: TransformOutput, status: BatchStatusReceiver) -> BatchStatus {
-    for event in output.default.into_iter().chain(output.named.into_iter().flatten()) {
+    for event in output
+        .default
+        .into_iter()
+        .chain(output.named.into_iter().flatten())
+    {
         event.resolve(siemflow_core::event::EventStatus::Delivered);
     }
     status.await

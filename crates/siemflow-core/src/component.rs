@@ -73,12 +73,13 @@ impl ComponentContext {
     /// A context outside any running pipeline: its own metrics registry, dead letters kept in
     /// memory, state under the system temporary directory. For component tests and tools.
     pub fn detached(pipeline: &str, id: &str, component_type: &str) -> Self {
-        let metrics = crate::telemetry::Telemetry::new().component(crate::telemetry::ComponentLabels {
-            pipeline: pipeline.to_string(),
-            component_id: id.to_string(),
-            component_kind: "detached".to_string(),
-            component_type: component_type.to_string(),
-        });
+        let metrics =
+            crate::telemetry::Telemetry::new().component(crate::telemetry::ComponentLabels {
+                pipeline: pipeline.to_string(),
+                component_id: id.to_string(),
+                component_kind: "detached".to_string(),
+                component_type: component_type.to_string(),
+            });
         let queue = Arc::new(crate::dead_letter::DeadLetterQueue::memory(pipeline));
         Self {
             pipeline: Arc::from(pipeline),

@@ -244,4 +244,3 @@ mod tests {
         assert!(condition.matches(&mut broken).is_err());
     }
 }
-

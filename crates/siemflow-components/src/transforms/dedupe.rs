@@ -123,7 +123,9 @@ mod tests {
     #[tokio::test]
     async fn drops_repeated_keys_and_acknowledges_them() {
         let cx = context("dedupe");
-        let mut transform = dedupe(&["$.ReportId", "$.DeviceId"], 100).build(&cx).unwrap();
+        let mut transform = dedupe(&["$.ReportId", "$.DeviceId"], 100)
+            .build(&cx)
+            .unwrap();
         let (batch, status) = json_batch(&[
             r#"{"ReportId":9007199254740993,"DeviceId":"a"}"#,
             r#"{"ReportId":9007199254740992,"DeviceId":"a"}"#,

@@ -140,7 +140,10 @@ mod tests {
         let mut transform = config.build(&cx).unwrap();
         let (batch, status) = json_batch(&[r#"{"a":1,"b":1}"#, r#"{"a":1}"#, r#"{"c":1}"#]);
         let output = run(transform.as_mut(), batch, 3);
-        assert_eq!(bodies(&output.named[0]), vec![r#"{"a":1,"b":1}"#, r#"{"a":1}"#]);
+        assert_eq!(
+            bodies(&output.named[0]),
+            vec![r#"{"a":1,"b":1}"#, r#"{"a":1}"#]
+        );
         assert_eq!(bodies(&output.named[1]), vec![r#"{"a":1,"b":1}"#]);
         assert_eq!(bodies(&output.named[2]), vec![r#"{"c":1}"#]);
         assert!(output.default.is_empty());
