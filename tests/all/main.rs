@@ -14,6 +14,7 @@ mod bad_input;
 mod cli;
 mod crash_recovery;
 mod delivery;
+mod file_source;
 mod support;
 mod test_components;
 mod validate;

@@ -225,8 +225,17 @@ impl DeadLetters {
     fn record(&self, letters: &[DeadLetter<'_>]) -> EventStatus {
         match self.queue.write(&self.component, letters) {
             Ok(()) => {
+                // One count and one log line per kind of reason, not per event.
+                let mut kinds: Vec<(&str, usize, &str)> = Vec::new();
                 for letter in letters {
-                    self.metrics.dead_lettered(1, letter.reason);
+                    let kind = crate::telemetry::reason_kind(letter.reason);
+                    match kinds.iter_mut().find(|(k, _, _)| *k == kind) {
+                        Some((_, count, _)) => *count += 1,
+                        None => kinds.push((kind, 1, letter.reason)),
+                    }
+                }
+                for (_, count, example) in kinds {
+                    self.metrics.dead_lettered(count, example);
                 }
                 EventStatus::DeadLettered
             }

@@ -200,7 +200,7 @@ impl ComponentMetrics {
         );
     }
 
-    /// Events went to the dead-letter file.
+    /// Events went to the dead-letter file; `reason` is one of their reasons, logged as an example.
     pub fn dead_lettered(&self, events: usize, reason: &str) {
         self.families
             .dead_letter_events
@@ -272,7 +272,7 @@ impl ComponentMetrics {
 }
 
 /// Reasons carry details (`malformed JSON: expected ...`); the metric label keeps the kind only.
-fn reason_kind(reason: &str) -> &str {
+pub fn reason_kind(reason: &str) -> &str {
     reason.split(':').next().unwrap_or(reason).trim()
 }
 

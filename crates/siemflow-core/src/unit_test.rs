@@ -17,7 +17,7 @@ use crate::config::{ComponentKind, TestCase, WhenFull};
 use crate::dead_letter::{DeadLetterQueue, DeadLetters};
 use crate::event::{Event, EventId, EventMetadata, Origin};
 use crate::telemetry::{ComponentLabels, Telemetry};
-use crate::topology::{Wiring, buffer, run_transform};
+use crate::topology::{Wiring, buffer, transform_task};
 
 /// The result of one case.
 #[derive(Debug, Clone)]
@@ -97,21 +97,9 @@ async fn run_case(pipeline: &Pipeline, case: &TestCase) -> Result<TestOutcome, S
             metrics: metrics.clone(),
             dead_letters: DeadLetters::new(queue.clone(), decl.id.clone(), metrics.clone()),
         };
-        let transform = config
-            .build(&context)
+        let task = transform_task(&mut wiring, &decl.id, config.as_ref(), &context)
             .map_err(|error: ComponentError| format!("transform `{}`: {error}", decl.id))?;
-        let input = wiring
-            .receivers
-            .remove(&decl.id)
-            .ok_or_else(|| format!("transform `{}` has no input", decl.id))?;
-        let default = wiring.fanout(&decl.id, None);
-        let named = config
-            .outputs()
-            .named
-            .iter()
-            .map(|name| wiring.fanout(&decl.id, Some(name)))
-            .collect();
-        set.spawn(run_transform(transform, input, default, named, metrics));
+        set.spawn(task);
     }
 
     let target: Arc<str> = Arc::from(case.input.component.as_str());

@@ -24,7 +24,10 @@ use siemflow_core::config::duration;
 use siemflow_core::event::BatchStatus;
 use tokio_util::sync::CancellationToken;
 
-use super::json_stream::{Committer, StreamName, StreamReader, drive};
+use super::json_stream::{
+    Committer, Stopped, StreamName, StreamReader, check_sizes, default_batch_size,
+    default_max_event_bytes, drive,
+};
 
 /// Reads JSON events from files.
 #[derive(Debug, Clone, Deserialize)]
@@ -53,10 +56,6 @@ pub struct FileSourceConfig {
     pub commit_interval: Duration,
 }
 
-fn default_max_event_bytes() -> usize {
-    1 << 20
-}
-
 fn default_poll_interval() -> Duration {
     Duration::from_secs(1)
 }
@@ -65,18 +64,11 @@ fn default_commit_interval() -> Duration {
     Duration::from_secs(1)
 }
 
-pub(crate) fn default_batch_size() -> usize {
-    500
-}
-
 impl SourceConfig for FileSourceConfig {
     fn check(&self) -> Result<(), String> {
         glob::Pattern::new(&self.path)
             .map_err(|error| format!("`path` is not a valid glob pattern: {error}"))?;
-        if self.max_event_bytes == 0 || self.batch_size == 0 {
-            return Err("`max_event_bytes` and `batch_size` must be at least 1".into());
-        }
-        Ok(())
+        check_sizes(self.max_event_bytes, self.batch_size)
     }
 
     fn is_finite(&self) -> bool {
@@ -85,9 +77,12 @@ impl SourceConfig for FileSourceConfig {
 
     fn build(&self, cx: SourceContext) -> Result<ComponentTask, ComponentError> {
         let checkpoint_path = cx.component.checkpoint_path();
-        let saved: Checkpoints = checkpoint::load(&checkpoint_path)
+        let mut saved: Checkpoints = checkpoint::load(&checkpoint_path)
             .map_err(|error| ComponentError::io("cannot read the file source checkpoint", error))?
             .unwrap_or_default();
+        // Positions of files that are gone would only grow the checkpoint: a file that comes back
+        // under the same name has a new inode and is read from the start anyway.
+        saved.files.retain(|path, _| Path::new(path).exists());
         let config = self.clone();
         Ok(Box::pin(async move {
             let SourceContext {
@@ -109,8 +104,6 @@ impl SourceConfig for FileSourceConfig {
                 state: saved,
                 dirty: false,
                 stuck: HashSet::new(),
-                failed_batches: 0,
-                component: component.clone(),
             };
             let driven = drive(
                 batches,
@@ -140,6 +133,27 @@ struct FilePosition {
     offset: u64,
     device: u64,
     inode: u64,
+    /// How many leading bytes `head_hash` covers (at most [`FINGERPRINT_BYTES`]).
+    #[serde(default)]
+    head_len: u64,
+    /// Hash of the file's first `head_len` bytes: tells a file truncated and rewritten in place
+    /// (same inode, `copytruncate` rotation) from the one that was checkpointed.
+    #[serde(default)]
+    head_hash: u64,
+}
+
+/// Leading bytes hashed to recognise a file.
+const FINGERPRINT_BYTES: u64 = 1024;
+
+/// Hash of the first `len` bytes of a file; `None` if it has fewer.
+fn fingerprint(file: &File, len: u64) -> std::io::Result<Option<u64>> {
+    use std::os::unix::fs::FileExt;
+    let mut head = vec![0; len as usize];
+    match file.read_exact_at(&mut head, 0) {
+        Ok(()) => Ok(Some(xxhash_rust::xxh3::xxh3_64(&head))),
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 /// A batch's position: which file, and how far.
@@ -153,9 +167,8 @@ struct FileCommitter {
     path: PathBuf,
     state: Checkpoints,
     dirty: bool,
+    /// Files with an undelivered batch: their offset must not move for the rest of the run.
     stuck: HashSet<Arc<str>>,
-    failed_batches: u64,
-    component: ComponentContext,
 }
 
 impl Committer<Position> for FileCommitter {
@@ -166,14 +179,10 @@ impl Committer<Position> for FileCommitter {
                 .insert(position.key.to_string(), position.position);
             self.dirty = true;
         } else if !status.is_delivered() {
-            self.failed_batches += 1;
-            self.component.metrics.error(
-                "batch_not_delivered",
-                &format_args!(
-                    "a batch of {} was not delivered ({status:?}); its checkpoint stays at {}",
-                    position.key,
-                    self.state.files.get(&*position.key).map_or(0, |p| p.offset)
-                ),
+            tracing::warn!(
+                file = %position.key,
+                offset = self.state.files.get(&*position.key).map_or(0, |p| p.offset),
+                "checkpoint of this file frozen for the rest of the run"
             );
             self.stuck.insert(position.key);
         }
@@ -192,15 +201,6 @@ impl Committer<Position> for FileCommitter {
         self.dirty = false;
         Ok(())
     }
-
-    fn finish(&mut self) -> Result<(), ComponentError> {
-        match self.failed_batches {
-            0 => Ok(()),
-            failed => Err(ComponentError::Other(format!(
-                "{failed} batch(es) were not delivered; their files' checkpoints were not advanced"
-            ))),
-        }
-    }
 }
 
 struct OpenFile {
@@ -209,6 +209,29 @@ struct OpenFile {
     position: FilePosition,
     name: StreamName,
     key: Arc<str>,
+}
+
+impl OpenFile {
+    /// Reads what the file holds now; `complete` when it will not grow.
+    fn read(
+        &mut self,
+        reader: &mut StreamReader<Position>,
+        complete: bool,
+    ) -> Result<std::io::Result<()>, Stopped> {
+        let key = self.key.clone();
+        let base = self.position;
+        let position = move |offset| Position {
+            key: key.clone(),
+            position: FilePosition { offset, ..base },
+        };
+        reader.read_to_end(
+            &mut self.file,
+            &mut self.framer,
+            &self.name,
+            complete,
+            &position,
+        )
+    }
 }
 
 fn read_files(
@@ -220,7 +243,21 @@ fn read_files(
 ) {
     let mut open: BTreeMap<PathBuf, OpenFile> = BTreeMap::new();
     loop {
-        for path in matching_files(&config.path, component) {
+        let matching = matching_files(&config.path, component);
+        // Files that no longer match (rotated away, deleted) are read to their end and closed.
+        let gone: Vec<PathBuf> = open
+            .keys()
+            .filter(|path| matching.binary_search(path).is_err())
+            .cloned()
+            .collect();
+        for path in gone {
+            if let Some(mut current) = open.remove(&path)
+                && current.read(&mut reader, true).is_err()
+            {
+                return;
+            }
+        }
+        for path in matching {
             if reader.is_shutting_down() {
                 return;
             }
@@ -239,19 +276,7 @@ fn read_files(
             let Some(current) = open.get_mut(&path) else {
                 continue;
             };
-            let key = current.key.clone();
-            let base = current.position;
-            let position = move |offset| Position {
-                key: key.clone(),
-                position: FilePosition { offset, ..base },
-            };
-            match reader.read_to_end(
-                &mut current.file,
-                &mut current.framer,
-                &current.name,
-                !config.follow,
-                &position,
-            ) {
+            match current.read(&mut reader, !config.follow) {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {
                     component.metrics.error(
@@ -323,9 +348,11 @@ fn open_file(
     let opened = File::open(path).and_then(|file| {
         let metadata = file.metadata()?;
         let canonical = std::fs::canonicalize(path)?;
-        Ok((file, metadata, canonical))
+        let head_len = metadata.len().min(FINGERPRINT_BYTES);
+        let head_hash = fingerprint(&file, head_len)?.unwrap_or_default();
+        Ok((file, metadata, canonical, head_len, head_hash))
     });
-    let (mut file, metadata, canonical) = match opened {
+    let (mut file, metadata, canonical, head_len, head_hash) = match opened {
         Ok(opened) => opened,
         Err(error) => {
             component.metrics.error(
@@ -340,12 +367,16 @@ fn open_file(
         offset: 0,
         device: metadata.dev(),
         inode: metadata.ino(),
+        head_len,
+        head_hash,
     };
+    let same_head = |saved: &FilePosition| matches!(fingerprint(&file, saved.head_len), Ok(Some(hash)) if hash == saved.head_hash);
     let start = match saved.files.get(&*key) {
         Some(saved)
             if saved.device == identity.device
                 && saved.inode == identity.inode
-                && saved.offset <= metadata.len() =>
+                && saved.offset <= metadata.len()
+                && same_head(saved) =>
         {
             saved.offset
         }

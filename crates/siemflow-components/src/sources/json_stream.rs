@@ -23,6 +23,24 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use xxhash_rust::xxh3::xxh3_64;
 
+/// Default `max_event_bytes`: 1 MiB, the Event Hubs message limit.
+pub(crate) fn default_max_event_bytes() -> usize {
+    1 << 20
+}
+
+/// Default `batch_size`.
+pub(crate) fn default_batch_size() -> usize {
+    500
+}
+
+/// The batch and event size checks every JSON stream source shares.
+pub(crate) fn check_sizes(max_event_bytes: usize, batch_size: usize) -> Result<(), String> {
+    if max_event_bytes == 0 || batch_size == 0 {
+        return Err("`max_event_bytes` and `batch_size` must be at least 1".into());
+    }
+    Ok(())
+}
+
 /// A batch read, with what its acknowledgement means.
 #[derive(Debug)]
 pub(crate) struct ReadBatch<P> {
@@ -208,6 +226,7 @@ impl<P: Send + 'static> StreamReader<P> {
             drop(notifier.finalizer());
         }
         drop(notifier);
+        self.component.metrics.received(events.len(), 0);
         self.batches
             .blocking_send(ReadBatch {
                 events,
@@ -220,15 +239,25 @@ impl<P: Send + 'static> StreamReader<P> {
 
 /// What the source does with acknowledged positions.
 pub(crate) trait Committer<P>: Send {
-    /// A batch finished: `status` says whether it was delivered.
+    /// A batch finished, in send order: `status` says whether it was delivered.
     fn acknowledged(&mut self, position: P, status: BatchStatus);
     /// Called every `commit_interval` and at the end: persist what was acknowledged.
     fn commit(&mut self) -> Result<(), ComponentError>;
-    /// Called once at the end: whether every batch was delivered.
-    fn finish(&mut self) -> Result<(), ComponentError>;
+}
+
+/// No checkpoint (standard input cannot be re-read).
+impl Committer<()> for () {
+    fn acknowledged(&mut self, (): (), _: BatchStatus) {}
+
+    fn commit(&mut self) -> Result<(), ComponentError> {
+        Ok(())
+    }
 }
 
 /// The async half: sends batches downstream and commits positions as they are acknowledged.
+///
+/// Fails at the end if any batch was not delivered: the run must not look successful when the
+/// checkpoint could not move past some input.
 pub(crate) async fn drive<P: Send + 'static>(
     mut batches: mpsc::Receiver<ReadBatch<P>>,
     out: SourceSender,
@@ -241,6 +270,7 @@ pub(crate) async fn drive<P: Send + 'static>(
     let mut out = Some(out);
     let mut pending: OrderedAcks<(P, usize)> = OrderedAcks::default();
     let mut reading = true;
+    let mut failed_batches = 0u64;
     let mut commit_timer = tokio::time::interval(commit_interval);
     commit_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -252,6 +282,13 @@ pub(crate) async fn drive<P: Send + 'static>(
             biased;
             Some(((position, events), status)) = pending.next(), if !pending.is_empty() => {
                 metrics.pending_changed(-(events as i64));
+                if !status.is_delivered() {
+                    failed_batches += 1;
+                    metrics.error(
+                        "batch_not_delivered",
+                        &format_args!("a batch of {events} event(s) was not delivered ({status:?}); its position is not committed"),
+                    );
+                }
                 committer.acknowledged(position, status);
             }
             () = shutdown.cancelled(), if reading => {
@@ -278,5 +315,10 @@ pub(crate) async fn drive<P: Send + 'static>(
     }
     drop(out);
     committer.commit()?;
-    committer.finish()
+    match failed_batches {
+        0 => Ok(()),
+        failed => Err(ComponentError::Other(format!(
+            "{failed} batch(es) were not delivered; the checkpoint was not moved past them"
+        ))),
+    }
 }

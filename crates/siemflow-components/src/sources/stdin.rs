@@ -8,10 +8,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use siemflow_core::codec::{Framer, Framing};
 use siemflow_core::component::{ComponentError, ComponentTask, SourceConfig, SourceContext};
-use siemflow_core::event::BatchStatus;
 
-use super::file::default_batch_size;
-use super::json_stream::{Committer, StreamName, StreamReader, drive};
+use super::json_stream::{
+    StreamName, StreamReader, check_sizes, default_batch_size, default_max_event_bytes, drive,
+};
 
 /// Reads JSON events from standard input until it closes.
 #[derive(Debug, Clone, Deserialize)]
@@ -28,16 +28,9 @@ pub struct StdinSourceConfig {
     pub batch_size: usize,
 }
 
-fn default_max_event_bytes() -> usize {
-    1 << 20
-}
-
 impl SourceConfig for StdinSourceConfig {
     fn check(&self) -> Result<(), String> {
-        if self.max_event_bytes == 0 || self.batch_size == 0 {
-            return Err("`max_event_bytes` and `batch_size` must be at least 1".into());
-        }
-        Ok(())
+        check_sizes(self.max_event_bytes, self.batch_size)
     }
 
     fn is_finite(&self) -> bool {
@@ -67,14 +60,13 @@ impl SourceConfig for StdinSourceConfig {
                     }
                 })
                 .map_err(|error| ComponentError::io("cannot start the stdin reader", error))?;
-            let mut committer = StdinCommitter { failed_batches: 0 };
             drive(
                 batches,
                 out,
                 &component,
                 shutdown,
                 Duration::from_secs(3600),
-                &mut committer,
+                &mut (),
             )
             .await?;
             if reading.is_finished()
@@ -84,30 +76,5 @@ impl SourceConfig for StdinSourceConfig {
             }
             Ok(())
         }))
-    }
-}
-
-struct StdinCommitter {
-    failed_batches: u64,
-}
-
-impl Committer<()> for StdinCommitter {
-    fn acknowledged(&mut self, (): (), status: BatchStatus) {
-        if !status.is_delivered() {
-            self.failed_batches += 1;
-        }
-    }
-
-    fn commit(&mut self) -> Result<(), ComponentError> {
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<(), ComponentError> {
-        match self.failed_batches {
-            0 => Ok(()),
-            failed => Err(ComponentError::Other(format!(
-                "{failed} batch(es) from standard input were not delivered"
-            ))),
-        }
     }
 }

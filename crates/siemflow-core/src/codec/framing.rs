@@ -186,15 +186,9 @@ impl Framer {
             self.decide(true);
         }
         if let Some(skipping) = self.skipping.take() {
-            let end = self.offset + self.buffer.len() as u64;
-            let size = skipping.size + self.buffer.len() as u64;
-            self.consume(self.buffer.len());
-            return Some(Frame::Oversize {
-                prefix: Bytes::from(skipping.prefix),
-                size,
-                start: skipping.start,
-                end,
-            });
+            let len = self.buffer.len();
+            let end = self.offset + len as u64;
+            return Some(self.end_oversize(skipping, len, end));
         }
         let content = trim_end(&self.buffer);
         if content.iter().all(u8::is_ascii_whitespace) {
@@ -212,6 +206,18 @@ impl Framer {
         self.document = DocumentScan::default();
         let bytes = all.split_to(content_len).split_off(start_skip).freeze();
         Some(Frame::Data { bytes, start, end })
+    }
+
+    /// Ends an oversize frame whose remaining `len` buffered bytes run up to `end`.
+    fn end_oversize(&mut self, skipping: Skipping, len: usize, end: u64) -> Frame {
+        let size = skipping.size + len as u64;
+        self.consume(len);
+        Frame::Oversize {
+            prefix: Bytes::from(skipping.prefix),
+            size,
+            start: skipping.start,
+            end,
+        }
     }
 
     fn consume(&mut self, len: usize) {
@@ -248,14 +254,9 @@ impl Framer {
                 let newline = self.scanned + position;
                 let end = self.offset + newline as u64 + 1;
                 if let Some(skipping) = self.skipping.take() {
-                    let size = skipping.size + newline as u64;
-                    self.consume(newline + 1);
-                    return Some(Some(Frame::Oversize {
-                        prefix: Bytes::from(skipping.prefix),
-                        size,
-                        start: skipping.start,
-                        end,
-                    }));
+                    let frame = self.end_oversize(skipping, newline, end);
+                    self.consume(1);
+                    return Some(Some(frame));
                 }
                 let start = self.offset;
                 let mut line = self.buffer.split_to(newline + 1);
@@ -307,14 +308,7 @@ impl Framer {
                 self.document = DocumentScan::default();
                 let end = self.offset + index as u64;
                 if let Some(skipping) = self.skipping.take() {
-                    let size = skipping.size + index as u64;
-                    self.consume(index);
-                    return Some(Some(Frame::Oversize {
-                        prefix: Bytes::from(skipping.prefix),
-                        size,
-                        start: skipping.start,
-                        end,
-                    }));
+                    return Some(Some(self.end_oversize(skipping, index, end)));
                 }
                 let start = self.offset;
                 let bytes = self.buffer.split_to(index).freeze();

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::compile::{ComponentConfig, Pipeline};
 use crate::component::{
     ComponentContext, ComponentError, ComponentTask, SinkContext, SourceContext, SourceSender,
-    Transform, TransformOutput,
+    Transform, TransformConfig, TransformOutput,
 };
 use crate::config::{ComponentKind, WhenFull};
 use crate::dead_letter::{DeadLetterQueue, DeadLetters};
@@ -172,6 +172,31 @@ pub(crate) async fn run_transform(
     Ok(())
 }
 
+/// Builds a transform's task: the transform, its input buffer and the fan-outs of its outputs.
+pub(crate) fn transform_task(
+    wiring: &mut Wiring,
+    id: &Arc<str>,
+    config: &dyn TransformConfig,
+    context: &ComponentContext,
+) -> Result<ComponentTask, ComponentError> {
+    let transform = config.build(context)?;
+    let input = take_receiver(wiring, id)?;
+    let default = wiring.fanout(id, None);
+    let named = config
+        .outputs()
+        .named
+        .iter()
+        .map(|name| wiring.fanout(id, Some(name)))
+        .collect();
+    Ok(Box::pin(run_transform(
+        transform,
+        input,
+        default,
+        named,
+        context.metrics.clone(),
+    )))
+}
+
 /// A component ready to spawn: id, kind and task.
 struct BuiltComponent {
     id: Arc<str>,
@@ -217,16 +242,7 @@ fn build(
                     .map_err(failed)?
             }
             ComponentConfig::Transform(config) => {
-                let transform = config.build(&context).map_err(failed)?;
-                let input = take_receiver(&mut wiring, &decl.id).map_err(failed)?;
-                let default = wiring.fanout(&decl.id, None);
-                let named = config
-                    .outputs()
-                    .named
-                    .iter()
-                    .map(|name| wiring.fanout(&decl.id, Some(name)))
-                    .collect();
-                Box::pin(run_transform(transform, input, default, named, metrics))
+                transform_task(&mut wiring, &decl.id, config.as_ref(), &context).map_err(failed)?
             }
             ComponentConfig::Sink(config) => {
                 let input = take_receiver(&mut wiring, &decl.id).map_err(failed)?;
