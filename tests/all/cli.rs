@@ -157,8 +157,21 @@ fn sigterm_drains_and_commits_then_exits_zero() {
         &dir.path().join("p.yaml"),
         "id: p\nsources:\n  in: { type: file, path: \"in/*.json\", follow: true, poll_interval: 50ms }\nsinks:\n  out: { type: file, inputs: [in], path: out.log }\n",
     );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics_addr = format!("127.0.0.1:{port}");
     let child = siemflow(dir.path())
-        .args(["run", "p.yaml", "--data-dir", "data"])
+        .args([
+            "run",
+            "p.yaml",
+            "--data-dir",
+            "data",
+            "--metrics-addr",
+            &metrics_addr,
+        ])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -184,6 +197,21 @@ fn sigterm_drains_and_commits_then_exits_zero() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    let health = http_get(&metrics_addr, "/health");
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
+        "{health}"
+    );
+    let metrics = http_get(&metrics_addr, "/metrics");
+    assert!(
+        metrics.contains("siemflow_component_sent_events_total{pipeline=\"p\",component_id=\"out\",component_kind=\"sink\",component_type=\"file\"} 1500"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("siemflow_source_pending_events{pipeline=\"p\",component_id=\"in\""),
+        "{metrics}"
+    );
+
     let sent = send_signal(child.id(), libc::SIGTERM);
     assert_eq!(sent, 0);
     let result = child.wait_with_output().unwrap();
@@ -197,6 +225,20 @@ fn sigterm_drains_and_commits_then_exits_zero() {
         checkpoint.contains(&format!("\"offset\":{size}")),
         "the whole file is committed on drain: {checkpoint}"
     );
+}
+
+/// A plain HTTP/1.1 GET, returning the whole response.
+fn http_get(address: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
 }
 
 /// Sends a signal with the `kill` command (the workspace denies `unsafe`).
