@@ -15,6 +15,7 @@ mod cli;
 mod crash_recovery;
 mod delivery;
 mod file_source;
+mod plugins;
 mod support;
 mod test_components;
 mod validate;

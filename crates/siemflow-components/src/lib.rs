@@ -3,7 +3,7 @@
 //! A component is a config struct (its `///` comments are the option reference) implementing
 //! [`siemflow_core::component::SourceConfig`], [`TransformConfig`](siemflow_core::component::TransformConfig)
 //! or [`SinkConfig`](siemflow_core::component::SinkConfig). Adding one is a module here and a line
-//! in [`registry`].
+//! in [`registry`]. The `wasm` transform lives in its own crate, `siemflow-wasm`.
 
 pub mod sinks;
 pub mod sources;
@@ -23,6 +23,7 @@ pub fn registry() -> Registry {
         .transform::<transforms::filter::FilterConfig>("filter")
         .transform::<transforms::route::RouteConfig>("route")
         .transform::<transforms::dedupe::DedupeConfig>("dedupe")
+        .transform::<siemflow_wasm::WasmTransformConfig>("wasm")
         .sink::<sinks::console::ConsoleSinkConfig>("console")
         .sink::<sinks::file::FileSinkConfig>("file");
     registry

@@ -209,9 +209,15 @@ impl TransformOutput {
 /// A transform instance: called once per batch, on the pipeline's task.
 ///
 /// Every input event must end up in an output, or be resolved (dropped on purpose, dead-lettered).
-pub trait Transform: Send {
+pub trait Transform: Send + 'static {
     /// Processes one batch.
     fn transform(&mut self, batch: EventBatch, output: &mut TransformOutput);
+
+    /// Whether a call may take long enough (milliseconds) to stall other pipelines if run on the
+    /// async runtime: such transforms run on the blocking thread pool (a plugin, say).
+    fn is_blocking(&self) -> bool {
+        false
+    }
 }
 
 /// A transform type.

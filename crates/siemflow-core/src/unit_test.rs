@@ -194,6 +194,7 @@ fn input_events(pipeline: &Pipeline, case: &TestCase) -> Result<Vec<Event>, Stri
         event_type,
         received_at: SystemTime::now(),
         id: EventId::from(0),
+        labels: None,
     };
     let mut types = EventTypes::default();
     let mut events = Vec::new();

@@ -85,13 +85,17 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Run(args) => match load::pipelines(&args.pipelines.paths, &registry) {
-            Ok(pipelines) => run::run(pipelines, &args),
-            Err(errors) => {
-                eprintln!("{errors}");
-                ExitCode::from(2)
+        Command::Run(args) => {
+            // Before any plugin is compiled (loading checks plugins): compiled code is cached.
+            siemflow_wasm::engine::set_cache_dir(&args.data_dir.join("plugin-cache"));
+            match load::pipelines(&args.pipelines.paths, &registry) {
+                Ok(pipelines) => run::run(pipelines, &args),
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    ExitCode::from(2)
+                }
             }
-        },
+        }
     }
 }
 

@@ -168,6 +168,7 @@ impl<P: Send + 'static> StreamReader<P> {
                                 event_type: record.event_type,
                                 received_at,
                                 id,
+                                labels: None,
                             },
                         ));
                     }

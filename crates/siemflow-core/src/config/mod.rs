@@ -11,6 +11,7 @@ pub mod duration;
 mod error;
 pub mod interpolate;
 mod pipeline;
+pub mod size;
 pub mod yaml;
 
 pub use error::{ConfigError, ConfigErrors};

@@ -132,6 +132,13 @@ pub struct BatchStatusReceiver {
     receiver: oneshot::Receiver<BatchStatus>,
 }
 
+impl BatchStatusReceiver {
+    /// The status if the batch is already resolved, without waiting.
+    pub fn try_status(&mut self) -> Option<BatchStatus> {
+        self.receiver.try_recv().ok()
+    }
+}
+
 impl Future for BatchStatusReceiver {
     type Output = BatchStatus;
 
@@ -211,7 +218,7 @@ mod tests {
     use super::*;
 
     fn now(receiver: &mut BatchStatusReceiver) -> Option<BatchStatus> {
-        receiver.receiver.try_recv().ok()
+        receiver.try_status()
     }
 
     #[test]

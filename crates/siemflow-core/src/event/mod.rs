@@ -55,6 +55,19 @@ pub struct EventMetadata {
     pub received_at: SystemTime,
     /// Stable identity: the same input read twice (after a crash) gets the same id.
     pub id: EventId,
+    /// What a plugin said about its output, for sinks and routing.
+    pub labels: Option<Arc<Labels>>,
+}
+
+/// Facts a plugin attaches to an output event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Labels {
+    /// The SIEM's id for this kind of event (a QRadar QID, a CEF signature id).
+    pub siem_event_id: Option<Arc<str>>,
+    /// The Splunk sourcetype or equivalent.
+    pub sourcetype: Option<Arc<str>>,
+    /// A routing key.
+    pub route: Option<Arc<str>>,
 }
 
 impl EventMetadata {
@@ -65,6 +78,7 @@ impl EventMetadata {
             event_type: None,
             received_at: SystemTime::now(),
             id,
+            labels: None,
         }
     }
 }
@@ -238,6 +252,7 @@ pub(crate) mod test_support {
             event_type: None,
             received_at: SystemTime::UNIX_EPOCH,
             id: EventId::derive(&[b"test", &n.to_le_bytes()]),
+            labels: None,
         }
     }
 }

@@ -154,9 +154,21 @@ pub(crate) async fn run_transform(
     mut named: Vec<Fanout>,
     metrics: ComponentMetrics,
 ) -> Result<(), ComponentError> {
+    let blocking = transform.is_blocking();
     while let Some(batch) = input.recv().await {
         let mut output = TransformOutput::new(named.len());
-        transform.transform(batch, &mut output);
+        if blocking {
+            let (returned, produced) = tokio::task::spawn_blocking(move || {
+                transform.transform(batch, &mut output);
+                (transform, output)
+            })
+            .await
+            .map_err(|_| ComponentError::Other("the transform panicked".into()))?;
+            transform = returned;
+            output = produced;
+        } else {
+            transform.transform(batch, &mut output);
+        }
         let TransformOutput {
             default: main,
             named: others,

@@ -1,0 +1,244 @@
+//! `type: wasm`: maps events with a sandboxed WebAssembly plugin.
+//!
+//! Every batch goes through one call of the plugin's `process`. Each outcome replaces its event:
+//! outputs carry the input's acknowledgement on, `dropped` acknowledges it, `failed` dead-letters
+//! it with the plugin's reason. A batch whose call traps, times out or runs out of memory is
+//! dead-lettered whole with that reason, the instance is created again, and the next batch goes on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use siemflow_core::component::{
+    ComponentContext, ComponentError, Transform, TransformConfig, TransformOutput,
+};
+use siemflow_core::config::{duration, size};
+use siemflow_core::dead_letter::DeadLetters;
+use siemflow_core::event::{BodyFormat, Event, EventBatch, EventId, EventStatus, Labels};
+use siemflow_core::telemetry::ComponentMetrics;
+
+use crate::bindings::siemflow::plugin::types::{self as abi, Outcome};
+use crate::instance::{Limits, PluginInstance};
+use crate::plugin::{LoadedPlugin, load};
+
+/// Maps events with a WebAssembly plugin.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WasmTransformConfig {
+    /// `builtin:NAME`, or the path of a `.wasm` component (relative to the working directory).
+    pub plugin: String,
+    /// Options for the plugin, handed to its `init` as JSON, e.g. `{ leef_version: "2.0" }`.
+    #[serde(default)]
+    pub config: serde_json::Value,
+    /// Sandbox limits.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// `limits:` of a `wasm` transform.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Memory the plugin may use (default `64MiB`).
+    #[serde(default = "default_memory", deserialize_with = "size::deserialize")]
+    pub memory: u64,
+    /// Time one batch may take (default `100ms`); longer calls are stopped and dead-lettered.
+    #[serde(default = "default_time_per_batch", with = "duration")]
+    pub time_per_batch: Duration,
+}
+
+fn default_memory() -> u64 {
+    64 << 20
+}
+
+fn default_time_per_batch() -> Duration {
+    Duration::from_millis(100)
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            memory: default_memory(),
+            time_per_batch: default_time_per_batch(),
+        }
+    }
+}
+
+impl WasmTransformConfig {
+    fn limits(&self) -> Limits {
+        Limits {
+            memory: self.limits.memory,
+            time_per_batch: self.limits.time_per_batch,
+        }
+    }
+
+    fn config_json(&self) -> String {
+        match &self.config {
+            serde_json::Value::Null => "{}".to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl TransformConfig for WasmTransformConfig {
+    /// Loads the plugin and runs its `init` with the config: a plugin that does not load, does not
+    /// export the world, or rejects its config is a configuration error.
+    fn check(&self) -> Result<(), String> {
+        if self.limits.memory < 1 << 20 {
+            return Err("`limits.memory` must be at least 1MiB".into());
+        }
+        if self.limits.time_per_batch.is_zero() {
+            return Err("`limits.time_per_batch` must be more than zero".into());
+        }
+        let plugin = load(&self.plugin)?;
+        PluginInstance::new(&plugin, &self.config_json(), self.limits(), "validate").map(drop)
+    }
+
+    fn build(&self, cx: &ComponentContext) -> Result<Box<dyn Transform>, ComponentError> {
+        let plugin = load(&self.plugin).map_err(ComponentError::Config)?;
+        let tag = format!("{}/{}", cx.pipeline, cx.id);
+        let config = self.config_json();
+        let instance = PluginInstance::new(&plugin, &config, self.limits(), &tag)
+            .map_err(ComponentError::Config)?;
+        Ok(Box::new(WasmTransform {
+            plugin,
+            config,
+            limits: self.limits(),
+            tag,
+            instance: Some(instance),
+            metrics: cx.metrics.clone(),
+            dead_letters: cx.dead_letters.clone(),
+        }))
+    }
+}
+
+struct WasmTransform {
+    plugin: Arc<LoadedPlugin>,
+    config: String,
+    limits: Limits,
+    tag: String,
+    instance: Option<PluginInstance>,
+    metrics: ComponentMetrics,
+    dead_letters: DeadLetters,
+}
+
+impl WasmTransform {
+    /// The instance, created again if the last call failed.
+    fn instance(&mut self) -> Result<&mut PluginInstance, String> {
+        if self.instance.is_none() {
+            let instance = PluginInstance::new(&self.plugin, &self.config, self.limits, &self.tag)?;
+            self.instance = Some(instance);
+        }
+        self.instance
+            .as_mut()
+            .ok_or_else(|| "plugin instance missing".to_string())
+    }
+
+    fn dead_letter_all(&self, batch: EventBatch, reason: &str) {
+        self.dead_letters.events(
+            batch
+                .into_iter()
+                .map(|event| (event, reason.to_string()))
+                .collect(),
+        );
+    }
+}
+
+impl Transform for WasmTransform {
+    fn is_blocking(&self) -> bool {
+        true
+    }
+
+    fn transform(&mut self, batch: EventBatch, output: &mut TransformOutput) {
+        let inputs: Vec<abi::Event> = batch.iter().map(to_abi).collect();
+        let result = match self.instance() {
+            Ok(instance) => instance
+                .process(&inputs)
+                .map_err(|failure| failure.to_string()),
+            Err(error) => Err(format!("plugin unavailable: {error}")),
+        };
+        drop(inputs);
+        let outcomes = match result {
+            Ok(outcomes) => outcomes,
+            Err(reason) => {
+                // The instance's state is unknown after a failure: start afresh next batch.
+                self.instance = None;
+                self.metrics
+                    .error("plugin_failed", &format_args!("{}: {reason}", self.tag));
+                self.dead_letter_all(batch, &reason);
+                return;
+            }
+        };
+        let mut dropped = 0;
+        let mut dead = Vec::new();
+        for (event, outcome) in batch.into_iter().zip(outcomes) {
+            match outcome {
+                Outcome::Outputs(outputs) if outputs.is_empty() => {
+                    dropped += 1;
+                    event.resolve(EventStatus::Dropped);
+                }
+                Outcome::Outputs(outputs) => emit(event, outputs, output),
+                Outcome::Dropped => {
+                    dropped += 1;
+                    event.resolve(EventStatus::Dropped);
+                }
+                Outcome::Failed(reason) => dead.push((event, format!("plugin: {reason}"))),
+            }
+        }
+        self.metrics.discarded(dropped, "plugin_dropped");
+        self.dead_letters.events(dead);
+    }
+}
+
+fn to_abi(event: &Event) -> abi::Event {
+    abi::Event {
+        body: event.body().to_vec(),
+        format: match event.format() {
+            BodyFormat::Json => abi::BodyFormat::Json,
+            BodyFormat::Text => abi::BodyFormat::Text,
+        },
+        event_type: event.metadata().event_type.as_deref().map(str::to_string),
+        id: event.id().to_string(),
+    }
+}
+
+/// Replaces `input` by the plugin's outputs; they share its acknowledgement.
+fn emit(mut input: Event, outputs: Vec<abi::Output>, output: &mut TransformOutput) {
+    let mut finalizers = Some(input.take_finalizers());
+    let count = outputs.len();
+    for (index, produced) in outputs.into_iter().enumerate() {
+        let mut metadata = input.metadata().clone();
+        if index > 0 {
+            metadata.id =
+                EventId::derive(&[&input.id().as_u128().to_le_bytes(), &index.to_le_bytes()]);
+        }
+        if let Some(event_type) = produced.event_type {
+            metadata.event_type = Some(Arc::from(event_type));
+        }
+        if produced.siem_event_id.is_some()
+            || produced.sourcetype.is_some()
+            || produced.route.is_some()
+        {
+            metadata.labels = Some(Arc::new(Labels {
+                siem_event_id: produced.siem_event_id.map(Arc::from),
+                sourcetype: produced.sourcetype.map(Arc::from),
+                route: produced.route.map(Arc::from),
+            }));
+        }
+        let body = Bytes::from(produced.body);
+        let mut event = match produced.format {
+            abi::BodyFormat::Json => Event::json(body, metadata),
+            abi::BodyFormat::Text => Event::text(body, metadata),
+        };
+        // Every output carries the input's acknowledgement: copies for all but the last, which
+        // takes the original.
+        let carried = if index + 1 == count {
+            finalizers.take().unwrap_or_default()
+        } else {
+            finalizers.clone().unwrap_or_default()
+        };
+        event.merge_finalizers(carried);
+        output.push(event);
+    }
+}

@@ -1,0 +1,54 @@
+//! A well-behaved test plugin: `PREFIX|category|n` per event, with switches in the event to drop,
+//! fail or split it.
+
+use siemflow_plugin_sdk::{Event, Outcome, Output, Plugin, export_plugin, log};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    prefix: String,
+}
+
+struct Tag {
+    prefix: String,
+}
+
+impl Plugin for Tag {
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, String> {
+        if config.prefix.is_empty() {
+            return Err("`prefix` cannot be empty".into());
+        }
+        log::info(&format!("tag plugin ready with prefix {}", config.prefix));
+        Ok(Tag {
+            prefix: config.prefix,
+        })
+    }
+
+    fn process(&mut self, event: &Event) -> Outcome {
+        let record = match event.json() {
+            Ok(record) => record,
+            Err(error) => return Outcome::Failed(error),
+        };
+        if record["drop"] == true {
+            return Outcome::Dropped;
+        }
+        if let Some(reason) = record["fail"].as_str() {
+            return Outcome::Failed(reason.to_string());
+        }
+        let category = record["category"].as_str().unwrap_or("none");
+        let n = &record["n"];
+        let copies = record["split"].as_u64().unwrap_or(1);
+        Outcome::Outputs(
+            (0..copies)
+                .map(|copy| {
+                    Output::text(format!("{}|{category}|{n}|{copy}", self.prefix))
+                        .siem_event_id(format!("{category}:{copy}"))
+                })
+                .collect(),
+        )
+    }
+}
+
+export_plugin!(Tag);
