@@ -1,6 +1,9 @@
 //! Events in, outcomes out.
 
+use std::fmt;
+
 use crate::bindings::siemflow::plugin::types::{self as abi, BodyFormat};
+use crate::record::Record;
 
 /// One input event.
 #[derive(Debug)]
@@ -9,7 +12,8 @@ pub struct Event {
 }
 
 impl Event {
-    /// An event with a JSON body (for tests of plugin logic outside WebAssembly).
+    /// An event with a JSON body, as a source would hand it over (for tests and benchmarks of
+    /// plugin logic outside WebAssembly).
     pub fn from_json(body: impl Into<Vec<u8>>, event_type: Option<&str>) -> Self {
         Self {
             raw: abi::Event {
@@ -19,6 +23,13 @@ impl Event {
                 id: "00000000000000000000000000000000".to_string(),
             },
         }
+    }
+
+    /// An event with a text body (the output of an earlier plugin).
+    pub fn from_text(body: impl Into<Vec<u8>>, event_type: Option<&str>) -> Self {
+        let mut event = Self::from_json(body, event_type);
+        event.raw.format = BodyFormat::Text;
+        event
     }
 
     /// The body bytes as received.
@@ -41,32 +52,92 @@ impl Event {
         &self.raw.id
     }
 
-    /// The body parsed as JSON. Unknown fields are all there; integers up to `u64::MAX` are exact.
-    pub fn json(&self) -> Result<serde_json::Value, String> {
-        serde_json::from_slice(&self.raw.body).map_err(|error| format!("body is not JSON: {error}"))
+    /// The body as a Defender [`Record`]: parsed once, fields decoded on demand, nothing lost.
+    /// The fastest way to read an event.
+    pub fn record(&self) -> Result<Record<'_>, Failure> {
+        Record::parse(&self.raw.body)
+    }
+
+    /// The body decoded into a type of the plugin's own (`#[derive(Deserialize)]`; borrow with
+    /// `&str` or `Cow<str>` fields to avoid copies).
+    pub fn parse<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T, Failure> {
+        serde_json::from_slice(&self.raw.body)
+            .map_err(|error| Failure::new(format!("body: {error}")))
+    }
+
+    /// The body as a `serde_json::Value`. Unknown fields are all there; integers are exact up to
+    /// 64 bits (use [`Event::record`] for exact numbers of any size).
+    pub fn json(&self) -> Result<serde_json::Value, Failure> {
+        self.parse()
+    }
+
+    /// The body as text (lossy for invalid UTF-8, which a source never hands over).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.raw.body)
+    }
+}
+
+/// Why an event cannot be mapped: it goes to the dead-letter file with this reason.
+///
+/// Any error or message converts into it, so `?` works in [`Plugin::process`](crate::Plugin):
+/// `let record = event.record()?;`, `return Err("no mapping for this table".into())`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    reason: String,
+}
+
+impl Failure {
+    /// A failure with this reason.
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+
+    /// The reason.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The reason, owned.
+    pub fn into_reason(self) -> String {
+        self.reason
+    }
+}
+
+impl<E: fmt::Display> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Self::new(error.to_string())
     }
 }
 
 /// One event a plugin produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
-    pub(crate) raw: OutputFields,
+    pub(crate) raw: OutputParts,
 }
 
+/// What an [`Output`] holds, for code that runs a plugin outside WebAssembly.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct OutputFields {
-    pub(crate) body: Vec<u8>,
-    pub(crate) json: bool,
-    pub(crate) event_type: Option<String>,
-    pub(crate) siem_event_id: Option<String>,
-    pub(crate) sourcetype: Option<String>,
-    pub(crate) route: Option<String>,
+pub struct OutputParts {
+    /// The bytes to send on.
+    pub body: Vec<u8>,
+    /// Whether `body` is JSON (else text).
+    pub json: bool,
+    /// The event type, when the plugin set one.
+    pub event_type: Option<String>,
+    /// The SIEM's event id, when set.
+    pub siem_event_id: Option<String>,
+    /// The sourcetype, when set.
+    pub sourcetype: Option<String>,
+    /// The routing key, when set.
+    pub route: Option<String>,
 }
 
 impl Output {
     fn new(body: Vec<u8>, json: bool) -> Self {
         Self {
-            raw: OutputFields {
+            raw: OutputParts {
                 body,
                 json,
                 event_type: None,
@@ -116,6 +187,11 @@ impl Output {
         &self.raw.body
     }
 
+    /// Everything the output holds.
+    pub fn into_parts(self) -> OutputParts {
+        self.raw
+    }
+
     pub(crate) fn into_abi(self) -> abi::Output {
         abi::Output {
             body: self.raw.body,
@@ -130,17 +206,25 @@ impl Output {
             route: self.raw.route,
         }
     }
+
+    /// Whether the body is JSON.
+    pub fn is_json(&self) -> bool {
+        self.raw.json
+    }
+
+    /// The body as text.
+    pub fn text_body(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.raw.body)
+    }
 }
 
-/// What became of one event.
+/// What became of one event that could be mapped (a failure is `Err(Failure)`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// These outputs replace the event.
+    /// These outputs replace the event (none means the same as `Dropped`).
     Outputs(Vec<Output>),
-    /// Dropped on purpose.
+    /// Dropped on purpose: acknowledged, counted as dropped.
     Dropped,
-    /// Cannot be mapped: dead-lettered with this reason.
-    Failed(String),
 }
 
 impl Outcome {
@@ -149,13 +233,18 @@ impl Outcome {
         Outcome::Outputs(vec![output])
     }
 
-    pub(crate) fn into_abi(self) -> abi::Outcome {
-        match self {
-            Outcome::Outputs(outputs) => {
+    /// One text output (a CEF or LEEF line).
+    pub fn text(body: impl Into<String>) -> Self {
+        Self::output(Output::text(body))
+    }
+
+    pub(crate) fn into_abi(result: Result<Self, Failure>) -> abi::Outcome {
+        match result {
+            Ok(Outcome::Outputs(outputs)) => {
                 abi::Outcome::Outputs(outputs.into_iter().map(Output::into_abi).collect())
             }
-            Outcome::Dropped => abi::Outcome::Dropped,
-            Outcome::Failed(reason) => abi::Outcome::Failed(reason),
+            Ok(Outcome::Dropped) => abi::Outcome::Dropped,
+            Err(failure) => abi::Outcome::Failed(failure.reason),
         }
     }
 }

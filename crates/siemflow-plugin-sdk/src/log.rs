@@ -1,9 +1,17 @@
 //! Writing to siemflow's log from a plugin.
 //!
 //! Lines are tagged with the pipeline and component by the host. Prefer a few lines per batch to
-//! one per event: the host rate-limits plugin logs.
+//! one per event: the host keeps at most 20 lines per batch. Outside WebAssembly (a plugin's own
+//! `cargo test`), lines go to stderr.
 
-use crate::bindings::siemflow::plugin::host::{Level, log};
+use crate::bindings::siemflow::plugin::host::Level;
+
+fn log(level: Level, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    crate::bindings::siemflow::plugin::host::log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("{level:?}: {message}");
+}
 
 /// Logs at error level.
 pub fn error(message: &str) {

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use crate::Plugin;
 use crate::bindings::siemflow::plugin::types as abi;
-use crate::event::Event;
+use crate::event::{Event, Outcome};
 
 thread_local! {
     static INSTANCE: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
@@ -27,15 +27,20 @@ pub fn init<P: Plugin>(config: &str) -> Result<(), String> {
             .unwrap_or_default();
         eprintln!("panicked{location}: {message}");
     }));
+    let plugin = create::<P>(config)?;
+    INSTANCE.with(|instance| *instance.borrow_mut() = Some(Box::new(plugin)));
+    Ok(())
+}
+
+/// Parses the config (JSON text; empty means `{}`) and calls [`Plugin::new`].
+pub fn create<P: Plugin>(config: &str) -> Result<P, String> {
     let config: P::Config = serde_json::from_str(if config.trim().is_empty() {
         "{}"
     } else {
         config
     })
     .map_err(|error| format!("invalid plugin config: {error}"))?;
-    let plugin = P::new(config)?;
-    INSTANCE.with(|instance| *instance.borrow_mut() = Some(Box::new(plugin)));
-    Ok(())
+    P::new(config).map_err(|failure| failure.into_reason())
 }
 
 /// Maps a batch, one outcome per event.
@@ -48,7 +53,7 @@ pub fn process<P: Plugin>(events: Vec<abi::Event>) -> Vec<abi::Outcome> {
         };
         events
             .into_iter()
-            .map(|raw| plugin.process(&Event { raw }).into_abi())
+            .map(|raw| Outcome::into_abi(plugin.process(&Event { raw })))
             .collect()
     })
 }

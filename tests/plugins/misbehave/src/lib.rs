@@ -5,7 +5,7 @@
 //! - `panic`: panics on that event (a trap);
 //! - `snoop`: tries to read a file and the environment, and reports what it got.
 
-use siemflow_plugin_sdk::{Event, Outcome, Output, Plugin, export_plugin};
+use siemflow_plugin_sdk::{Event, Failure, Outcome, Plugin, export_plugin};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,21 +34,21 @@ struct Misbehave {
 impl Plugin for Misbehave {
     type Config = Config;
 
-    fn new(config: Config) -> Result<Self, String> {
+    fn new(config: Config) -> Result<Self, Failure> {
         Ok(Misbehave {
             config,
             hoard: Vec::new(),
         })
     }
 
-    fn process(&mut self, event: &Event) -> Outcome {
+    fn process(&mut self, event: &Event) -> Result<Outcome, Failure> {
         let n = event
             .json()
             .ok()
             .and_then(|v| v["n"].as_u64())
             .unwrap_or(u64::MAX);
         if n != self.config.at && !matches!(self.config.mode, Mode::Snoop) {
-            return Outcome::output(Output::text(format!("ok|{n}")));
+            return Ok(Outcome::text(format!("ok|{n}")));
         }
         match self.config.mode {
             Mode::Spin => {
@@ -73,7 +73,7 @@ impl Plugin for Misbehave {
                     Err(error) => format!("error: {error}"),
                 };
                 let vars = std::env::vars().count();
-                Outcome::output(Output::text(format!(
+                Ok(Outcome::text(format!(
                     "file: {file}; env: {env}; vars: {vars}"
                 )))
             }

@@ -1,7 +1,7 @@
 //! A well-behaved test plugin: `PREFIX|category|n` per event, with switches in the event to drop,
 //! fail or split it.
 
-use siemflow_plugin_sdk::{Event, Outcome, Output, Plugin, export_plugin, log};
+use siemflow_plugin_sdk::{Event, Failure, Outcome, Output, Plugin, export_plugin, log};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -16,7 +16,7 @@ struct Tag {
 impl Plugin for Tag {
     type Config = Config;
 
-    fn new(config: Config) -> Result<Self, String> {
+    fn new(config: Config) -> Result<Self, Failure> {
         if config.prefix.is_empty() {
             return Err("`prefix` cannot be empty".into());
         }
@@ -26,28 +26,25 @@ impl Plugin for Tag {
         })
     }
 
-    fn process(&mut self, event: &Event) -> Outcome {
-        let record = match event.json() {
-            Ok(record) => record,
-            Err(error) => return Outcome::Failed(error),
-        };
+    fn process(&mut self, event: &Event) -> Result<Outcome, Failure> {
+        let record = event.json()?;
         if record["drop"] == true {
-            return Outcome::Dropped;
+            return Ok(Outcome::Dropped);
         }
         if let Some(reason) = record["fail"].as_str() {
-            return Outcome::Failed(reason.to_string());
+            return Err(reason.into());
         }
         let category = record["category"].as_str().unwrap_or("none");
         let n = &record["n"];
         let copies = record["split"].as_u64().unwrap_or(1);
-        Outcome::Outputs(
+        Ok(Outcome::Outputs(
             (0..copies)
                 .map(|copy| {
                     Output::text(format!("{}|{category}|{n}|{copy}", self.prefix))
                         .siem_event_id(format!("{category}:{copy}"))
                 })
                 .collect(),
-        )
+        ))
     }
 }
 
