@@ -16,6 +16,10 @@ fn main() {
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest_dir.join("guest-rustflags").display()
+    );
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -40,14 +44,21 @@ fn main() {
         .env_remove("RUSTFLAGS")
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .env_remove("CARGO_TARGET_DIR")
+        .env(
+            "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
+            guest_rustflags(&manifest_dir),
+        )
         .status();
     match status {
         Ok(status) if status.success() => {}
-        Ok(status) => panic!(
-            "building the WebAssembly plugins in plugins/ failed ({status}). If the target is \
-             missing, run `rustup target add wasm32-wasip2` (scripts/setup does)."
-        ),
-        Err(error) => panic!("cannot run cargo to build the WebAssembly plugins: {error}"),
+        Ok(status) => fail(&format!(
+            "building the WebAssembly plugins in plugins/ failed ({status}); the compiler's \
+             messages are above. If the wasm32-wasip2 target is missing, run \
+             `rustup target add wasm32-wasip2` (scripts/setup does)."
+        )),
+        Err(error) => fail(&format!(
+            "cannot run cargo to build the WebAssembly plugins: {error}"
+        )),
     }
 
     let out = target_dir.join("wasm32-wasip2/release");
@@ -66,6 +77,25 @@ fn main() {
     let generated =
         PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("builtin_plugins.rs");
     std::fs::write(generated, entries).expect("write the built-in plugin list");
+}
+
+// `flags_of`, shared with the library (`guest::rustflags`, for `siemflow plugin build`).
+include!("src/guest_flags.rs");
+
+/// The compiler flags every guest is built with.
+fn guest_rustflags(manifest_dir: &Path) -> String {
+    match std::fs::read_to_string(manifest_dir.join("guest-rustflags")) {
+        Ok(text) => flags_of(&text),
+        Err(error) => fail(&format!(
+            "cannot read crates/siemflow-wasm/guest-rustflags: {error}"
+        )),
+    }
+}
+
+/// Stops the build with a message and no backtrace.
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1);
 }
 
 /// Crates directly under `plugins/` are built-in plugins.

@@ -36,6 +36,9 @@ fn quickstart_writes_one_line_per_sample_record() {
         routed, expected,
         "every record lands in exactly one table output"
     );
+    let cef = lines(&out.join("events.cef"));
+    assert_eq!(cef.len(), expected, "builtin:defender-cef maps every record");
+    assert!(cef.iter().all(|line| line.starts_with("CEF:0|Microsoft|")), "{cef:?}");
     // Exact bytes: the 2^53 + 1 ReportId survives.
     assert!(
         std::fs::read_to_string(out.join("events.jsonl"))
@@ -57,7 +60,7 @@ fn pipeline_tests_pass_and_failures_are_reported() {
     let root = repo_root();
     let passing = output(siemflow(&root).args(["test", "pipelines"]));
     assert_eq!(passing.status.code(), Some(0), "{}", describe(&passing));
-    assert!(String::from_utf8_lossy(&passing.stdout).contains("3 passed, 0 failed"));
+    assert!(String::from_utf8_lossy(&passing.stdout).contains("4 passed, 0 failed"));
 
     let dir = tempfile::tempdir().unwrap();
     write(

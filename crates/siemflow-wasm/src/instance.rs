@@ -5,7 +5,7 @@
 //! unknown state: the caller drops it and creates a new one.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap};
@@ -31,8 +31,15 @@ pub struct Limits {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Failure {
     /// The call ran longer than `time_per_batch`.
-    #[error("timeout: the plugin ran longer than its time limit ({0:?})")]
-    Timeout(Duration),
+    #[error(
+        "timeout: the plugin ran longer than its time limit of {limit:?} and was stopped after {elapsed:?}"
+    )]
+    Timeout {
+        /// `time_per_batch`.
+        limit: Duration,
+        /// When it was stopped, from the start of the call (milliseconds precision).
+        elapsed: Duration,
+    },
     /// The plugin needed more memory than `limits.memory`.
     #[error("memory: the plugin exceeded its memory limit ({0} bytes)")]
     Memory(u64),
@@ -229,17 +236,30 @@ impl PluginInstance {
             .set_epoch_deadline(ticks_for(self.limits.time_per_batch));
         self.store.data_mut().limiter.refused = false;
         self.store.data_mut().logs_left = LOG_LINES_PER_CALL;
+        let started = Instant::now();
         let result = call(&self.bindings, &mut self.store);
+        let elapsed = started.elapsed();
         let last_error_line = self.flush_output();
-        result.map_err(|error| self.classify(&error, last_error_line))
+        result.map_err(|error| self.classify(&error, elapsed, last_error_line))
     }
 
-    fn classify(&self, error: &wasmtime::Error, last_error_line: Option<String>) -> Failure {
+    fn classify(
+        &self,
+        error: &wasmtime::Error,
+        elapsed: Duration,
+        last_error_line: Option<String>,
+    ) -> Failure {
         if self.store.data().limiter.refused {
             return Failure::Memory(self.limits.memory);
         }
         let what = match error.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => return Failure::Timeout(self.limits.time_per_batch),
+            Some(Trap::Interrupt) => {
+                return Failure::Timeout {
+                    limit: self.limits.time_per_batch,
+                    // Whole milliseconds: the epoch tick is one.
+                    elapsed: Duration::from_millis(elapsed.as_millis() as u64),
+                };
+            }
             Some(trap) => trap.to_string(),
             None => format!("{error:#}")
                 .lines()

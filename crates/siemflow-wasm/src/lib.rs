@@ -15,6 +15,7 @@
 
 pub mod builtin;
 pub mod engine;
+pub mod guest;
 pub mod instance;
 mod output;
 pub mod plugin;
@@ -29,3 +30,6 @@ mod bindings {
 }
 
 pub use transform::WasmTransformConfig;
+
+/// The ABI's types (`siemflow:plugin/types`), for callers of [`instance::PluginInstance`].
+pub use bindings::siemflow::plugin::types as abi;

@@ -191,7 +191,8 @@ impl Transform for WasmTransform {
     }
 }
 
-fn to_abi(event: &Event) -> abi::Event {
+/// An event as the ABI hands it to a plugin. Public for the native comparison benchmark.
+pub fn to_abi(event: &Event) -> abi::Event {
     abi::Event {
         body: event.body().to_vec(),
         format: match event.format() {
@@ -203,8 +204,9 @@ fn to_abi(event: &Event) -> abi::Event {
     }
 }
 
-/// Replaces `input` by the plugin's outputs; they share its acknowledgement.
-fn emit(mut input: Event, outputs: Vec<abi::Output>, output: &mut TransformOutput) {
+/// Replaces `input` by a plugin's outputs, which share its acknowledgement. Public for the
+/// benchmark that runs the same mapping natively (`benches/transform.rs`) through this same step.
+pub fn emit(mut input: Event, outputs: Vec<abi::Output>, output: &mut TransformOutput) {
     let mut finalizers = Some(input.take_finalizers());
     let count = outputs.len();
     for (index, produced) in outputs.into_iter().enumerate() {
