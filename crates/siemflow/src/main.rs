@@ -1,9 +1,10 @@
-//! The `siemflow` command: run, validate and test pipelines.
+//! The `siemflow` command: run, validate and test pipelines; write, build and test plugins.
 //!
 //! Exit codes: 0 success, 1 runtime failure, 2 invalid configuration or usage.
 
 mod load;
 mod metrics_server;
+mod plugin;
 mod run;
 mod test;
 
@@ -38,6 +39,9 @@ enum Command {
     Validate(PathArgs),
     /// Run the `tests:` cases declared in pipeline files, without any network.
     Test(PathArgs),
+    /// Write, build and test WebAssembly transform plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Plugin(command) => plugin::run(command),
         Command::Run(args) => {
             // Before any plugin is compiled (loading checks plugins): compiled code is cached.
             siemflow_wasm::engine::set_cache_dir(&args.data_dir.join("plugin-cache"));
