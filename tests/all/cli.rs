@@ -37,8 +37,15 @@ fn quickstart_writes_one_line_per_sample_record() {
         "every record lands in exactly one table output"
     );
     let cef = lines(&out.join("events.cef"));
-    assert_eq!(cef.len(), expected, "builtin:defender-cef maps every record");
-    assert!(cef.iter().all(|line| line.starts_with("CEF:0|Microsoft|")), "{cef:?}");
+    assert_eq!(
+        cef.len(),
+        expected,
+        "builtin:defender-cef maps every record"
+    );
+    assert!(
+        cef.iter().all(|line| line.starts_with("CEF:0|Microsoft|")),
+        "{cef:?}"
+    );
     // Exact bytes: the 2^53 + 1 ReportId survives.
     assert!(
         std::fs::read_to_string(out.join("events.jsonl"))

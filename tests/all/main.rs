@@ -15,6 +15,7 @@ mod cli;
 mod crash_recovery;
 mod delivery;
 mod file_source;
+mod plugin_cli;
 mod plugins;
 mod support;
 mod test_components;

@@ -98,8 +98,14 @@ enum Part {
 impl Cef {
     /// Starts a line with its header.
     pub fn new(version: CefVersion, header: &CefHeader<'_>) -> Self {
+        Self::with_capacity(version, header, 512)
+    }
+
+    /// Starts a line with its header, reserving `capacity` bytes for it (the input event's
+    /// length is a good guess, and saves growing the line as it is written).
+    pub fn with_capacity(version: CefVersion, header: &CefHeader<'_>, capacity: usize) -> Self {
         let mut cef = Self {
-            line: String::with_capacity(512),
+            line: String::with_capacity(capacity),
             keys: WrittenKeys::new(),
             stats: CefStats::default(),
         };
@@ -405,6 +411,21 @@ mod tests {
         cef.finish()
     }
 
+    /// A line with a minimal header, `CEF:0|V|P|1|id|n|SEVERITY|`.
+    fn tiny(severity: u8) -> Cef {
+        Cef::new(
+            CefVersion::V0,
+            &CefHeader {
+                vendor: "V",
+                product: "P",
+                version: "1",
+                class_id: "id",
+                name: "n",
+                severity,
+            },
+        )
+    }
+
     const PREFIX: &str = "CEF:0|Microsoft|Microsoft Defender for Endpoint|1.0|ThreatManagement|";
 
     /// The CEF vectors of the project's format reference (`format-vectors.md`, C1 to C12), each
@@ -569,17 +590,7 @@ mod tests {
 
     #[test]
     fn an_escape_counts_as_one_character_and_is_never_cut() {
-        let mut cef = Cef::new(
-            CefVersion::V0,
-            &CefHeader {
-                vendor: "V",
-                product: "P",
-                version: "1",
-                class_id: "id",
-                name: "n",
-                severity: 1,
-            },
-        );
+        let mut cef = tiny(1);
         cef.ext("act", format!("{}==", "a".repeat(62)));
         assert!(
             cef.finish()
@@ -588,18 +599,21 @@ mod tests {
     }
 
     #[test]
+    fn duplicates_are_found_beyond_the_keys_kept_inline() {
+        let mut cef = tiny(1);
+        for n in 0..40 {
+            cef.ext(&format!("k{n}"), n);
+        }
+        for n in 0..40 {
+            cef.ext(&format!("k{n}"), "again");
+        }
+        assert_eq!(cef.stats().rejected, 40);
+        assert!(!cef.finish().contains("again"));
+    }
+
+    #[test]
     fn bad_keys_duplicates_and_empty_values_are_left_out() {
-        let mut cef = Cef::new(
-            CefVersion::V0,
-            &CefHeader {
-                vendor: "V",
-                product: "P",
-                version: "1",
-                class_id: "id",
-                name: "n",
-                severity: 3,
-            },
-        );
+        let mut cef = tiny(3);
         cef.ext("bad key", "x")
             .ext("a=b", "x")
             .ext("", "x")

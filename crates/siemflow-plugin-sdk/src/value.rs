@@ -183,14 +183,21 @@ pub(crate) fn c1_control_at(bytes: &[u8], at: usize) -> bool {
 /// apart without a scan.
 #[derive(Debug, Clone)]
 pub(crate) struct WrittenKeys {
-    entries: Vec<(u64, u32, u32)>,
+    /// The first keys, without an allocation; the rest in `more`.
+    first: [(u64, u32, u32); INLINE_KEYS],
+    count: usize,
+    more: Vec<(u64, u32, u32)>,
     seen: u64,
 }
+
+const INLINE_KEYS: usize = 32;
 
 impl WrittenKeys {
     pub(crate) fn new() -> Self {
         Self {
-            entries: Vec::with_capacity(32),
+            first: [(0, 0, 0); INLINE_KEYS],
+            count: 0,
+            more: Vec::new(),
             seen: 0,
         }
     }
@@ -198,21 +205,28 @@ impl WrittenKeys {
     /// Whether `key` (with fingerprint `hash`) is already in `line`.
     pub(crate) fn contains(&self, line: &str, key: &str, hash: u64) -> bool {
         self.seen & (1 << (hash >> 58)) != 0
-            && self.entries.iter().any(|&(known, start, end)| {
-                known == hash && same(&line[start as usize..end as usize], key)
-            })
+            && self.first[..self.count.min(INLINE_KEYS)]
+                .iter()
+                .chain(&self.more)
+                .any(|&(known, start, end)| {
+                    known == hash && same(&line[start as usize..end as usize], key)
+                })
     }
 
     /// Records a key written at `start` in the line.
     pub(crate) fn insert(&mut self, hash: u64, start: usize, key: &str) {
-        self.entries
-            .push((hash, start as u32, (start + key.len()) as u32));
+        let entry = (hash, start as u32, (start + key.len()) as u32);
+        match self.first.get_mut(self.count) {
+            Some(slot) => *slot = entry,
+            None => self.more.push(entry),
+        }
+        self.count += 1;
         self.seen |= 1 << (hash >> 58);
     }
 
     /// Whether no key was written yet.
     pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.count == 0
     }
 }
 

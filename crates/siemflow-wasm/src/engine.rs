@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::{Cache, CacheConfig, Config, Engine};
 
@@ -68,14 +68,21 @@ fn create() -> Result<Engine, String> {
     Ok(engine)
 }
 
-/// Advances the epoch every tick for as long as the engine lives.
+/// Advances the epoch once per elapsed tick for as long as the engine lives. Ticks are counted
+/// from the clock, not from sleeps (which overshoot), so the epoch keeps to real time.
 fn start_ticker(engine: &Engine) {
     let weak = engine.weak();
     let spawned = std::thread::Builder::new()
         .name("siemflow-wasm-epoch".into())
         .spawn(move || {
+            let started = Instant::now();
+            let mut ticks: u128 = 0;
             while let Some(engine) = weak.upgrade() {
-                engine.increment_epoch();
+                let due = started.elapsed().as_nanos() / EPOCH_TICK.as_nanos().max(1);
+                while ticks < due {
+                    engine.increment_epoch();
+                    ticks += 1;
+                }
                 drop(engine);
                 std::thread::sleep(EPOCH_TICK);
             }

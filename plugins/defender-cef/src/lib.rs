@@ -83,8 +83,8 @@ const CUSTOM: &[(&str, &str, &str, &[&str])] = &[
 ];
 
 impl DefenderCef {
-    /// Maps one record to its CEF line, labelled with the Device Event Class ID.
-    pub fn map(&self, record: &Record<'_>) -> Output {
+    /// Maps one record (of `size` bytes) to its CEF line, labelled with the Device Event Class ID.
+    pub fn map(&self, record: &Record<'_>, size: usize) -> Output {
         let table = record.table();
         let action = record.text("ActionType");
         let category = record.text("Category").or_else(|| record.text("category"));
@@ -103,7 +103,7 @@ impl DefenderCef {
             .text("ServiceSource")
             .or_else(|| record.text("serviceSource"))
             .or_else(|| record.text("productName"));
-        let mut cef = Cef::new(
+        let mut cef = Cef::with_capacity(
             self.version,
             &CefHeader {
                 vendor: &self.vendor,
@@ -118,6 +118,7 @@ impl DefenderCef {
                         .as_deref(),
                 ),
             },
+            size,
         );
         cef.ext_opt("rt", record.timestamp().map(|time| time.unix_millis()));
         cef.ext_opt("cat", table.as_deref().or(category.as_deref()));
@@ -135,13 +136,13 @@ impl DefenderCef {
 
 /// Defender severities on CEF's 0 to 10 scale (Low 0-3, Medium 4-6, High 7-8, Very-High 9-10).
 fn severity(defender: Option<&str>) -> u8 {
-    match defender.map(str::to_ascii_lowercase).as_deref() {
-        Some("informational") => 1,
-        Some("low") => 3,
-        Some("medium") => 5,
-        Some("high") => 8,
-        _ => 0,
-    }
+    let Some(defender) = defender else {
+        return 0;
+    };
+    [("informational", 1), ("low", 3), ("medium", 5), ("high", 8)]
+        .iter()
+        .find(|(name, _)| defender.eq_ignore_ascii_case(name))
+        .map_or(0, |&(_, level)| level)
 }
 
 impl Plugin for DefenderCef {
@@ -160,7 +161,9 @@ impl Plugin for DefenderCef {
     }
 
     fn process(&mut self, event: &Event) -> Result<Outcome, Failure> {
-        Ok(Outcome::output(self.map(&event.record()?)))
+        Ok(Outcome::output(
+            self.map(&event.record()?, event.body().len()),
+        ))
     }
 }
 
