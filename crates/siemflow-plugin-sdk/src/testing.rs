@@ -8,16 +8,32 @@
 //! - the **expected output** holds one line per outcome, in input order: each output's body as
 //!   is, `!dropped` for a dropped event, `!failed <reason>` for a failed one.
 //!
-//! ```ignore
-//! #[test]
-//! fn golden() {
-//!     siemflow_plugin_sdk::testing::assert_golden::<MyPlugin>(
-//!         r#"{"vendor": "ACME"}"#,
-//!         "samples/input.jsonl",
-//!         "samples/expected.txt",
-//!     );
-//! }
 //! ```
+//! use siemflow_plugin_sdk::{Event, Failure, Outcome, Plugin, testing};
+//!
+//! struct Upper;
+//!
+//! impl Plugin for Upper {
+//!     type Config = serde_json::Value;
+//!     fn new(_: Self::Config) -> Result<Self, Failure> {
+//!         Ok(Upper)
+//!     }
+//!     fn process(&mut self, event: &Event) -> Result<Outcome, Failure> {
+//!         let record = event.record()?;
+//!         match record.text("DeviceName") {
+//!             Some(name) => Ok(Outcome::text(name.to_uppercase())),
+//!             None => Err("no DeviceName".into()),
+//!         }
+//!     }
+//! }
+//!
+//! let input = r#"{"records": [{"properties": {"DeviceName": "wks-01"}}, {"properties": {}}]}"#;
+//! assert_eq!(testing::run::<Upper>("{}", input).unwrap(), ["WKS-01", "!failed no DeviceName"]);
+//! ```
+//!
+//! In a plugin crate, `assert_golden::<MyPlugin>(config, "samples/input.jsonl",
+//! "samples/expected.txt")` in a `#[test]` compares with a file (`siemflow plugin new` generates
+//! one).
 //!
 //! Set `SIEMFLOW_UPDATE_GOLDEN=1` to write the expected file from the plugin's current output.
 
