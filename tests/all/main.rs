@@ -18,5 +18,7 @@ mod file_source;
 mod plugin_cli;
 mod plugins;
 mod support;
+mod syslog;
+mod syslog_ng;
 mod test_components;
 mod validate;

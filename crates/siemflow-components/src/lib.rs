@@ -4,9 +4,14 @@
 //! [`siemflow_core::component::SourceConfig`], [`TransformConfig`](siemflow_core::component::TransformConfig)
 //! or [`SinkConfig`](siemflow_core::component::SinkConfig). Adding one is a module here and a line
 //! in [`registry`]. The `wasm` transform lives in its own crate, `siemflow-wasm`.
+//!
+//! What components that talk to servers share lives once: [`tls`] (the `tls:` options and a
+//! rustls client) and [`backoff`] (the retry delays).
 
+pub mod backoff;
 pub mod sinks;
 pub mod sources;
+pub mod tls;
 pub mod transforms;
 
 #[cfg(test)]
@@ -25,6 +30,7 @@ pub fn registry() -> Registry {
         .transform::<transforms::dedupe::DedupeConfig>("dedupe")
         .transform::<siemflow_wasm::WasmTransformConfig>("wasm")
         .sink::<sinks::console::ConsoleSinkConfig>("console")
-        .sink::<sinks::file::FileSinkConfig>("file");
+        .sink::<sinks::file::FileSinkConfig>("file")
+        .sink::<sinks::syslog::SyslogSinkConfig>("syslog");
     registry
 }

@@ -1,4 +1,5 @@
-//! Engine throughput on 1 KiB JSON lines: file -> file, and file -> JSONPath filter -> file.
+//! Engine throughput on 1 KiB JSON lines: file -> file, file -> JSONPath filter -> file, and
+//! file -> syslog sink over TCP to a local reader that only counts bytes.
 //!
 //! Run it pinned to one core (the source's reader thread and the runtime share it):
 //!
@@ -32,12 +33,26 @@ fn main() {
     println!(
         "engine bench: {events} lines of {LINE_BYTES} bytes, {runs} runs per scenario, median shown"
     );
-    for (name, transforms, sink_input) in [
-        ("passthrough (file -> file)", "", "in"),
+    let receiver = Receiver::start();
+    let syslog = format!(
+        "{{ type: syslog, inputs: [in], address: \"{}\", hostname: bench }}",
+        receiver.address
+    );
+    for (name, transforms, sink) in [
+        (
+            "passthrough (file -> file)",
+            "",
+            FILE_SINK.replace("INPUT", "in"),
+        ),
         (
             "filter (file -> JSONPath filter -> file)",
             "transforms:\n  processes:\n    type: filter\n    inputs: [in]\n    condition: \"$.category == 'AdvancedHunting-DeviceProcessEvents'\"\n",
-            "processes",
+            FILE_SINK.replace("INPUT", "processes"),
+        ),
+        (
+            "syslog TCP (file -> syslog sink, RFC 5424)",
+            "",
+            syslog.clone(),
         ),
     ] {
         let mut timings = Vec::new();
@@ -45,9 +60,9 @@ fn main() {
             let work = dir.path().join(format!("run-{name:.6}-{round}"));
             let output = work.join("out.log");
             let yaml = format!(
-                "id: bench\nsources:\n  in: {{ type: file, path: {} }}\n{transforms}sinks:\n  out: {{ type: file, inputs: [{sink_input}], path: {} }}\n",
+                "id: bench\nsources:\n  in: {{ type: file, path: {} }}\n{transforms}sinks:\n  out: {}\n",
                 input.display(),
-                output.display()
+                sink.replace("OUTPUT", &output.display().to_string())
             );
             let file = work.join("bench.yaml");
             std::fs::create_dir_all(&work).expect("run directory");
@@ -65,7 +80,8 @@ fn main() {
                 .block_on(run(&pipeline, &options))
                 .expect("the pipeline runs");
             timings.push(started.elapsed());
-            let written = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
+            let written =
+                std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0) + receiver.take_bytes();
             assert!(written > 0, "the sink wrote output");
             std::fs::remove_dir_all(&work).expect("cleanup");
         }
@@ -80,6 +96,42 @@ fn main() {
             timings[0].as_secs_f64() * 1e3,
             timings[timings.len() - 1].as_secs_f64() * 1e3,
         );
+    }
+}
+
+const FILE_SINK: &str = "{ type: file, inputs: [INPUT], path: OUTPUT }";
+
+/// A TCP receiver that reads and counts what syslog sinks send, on a thread of its own.
+struct Receiver {
+    address: String,
+    bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Receiver {
+    fn start() -> Self {
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let address = listener.local_addr().expect("an address").to_string();
+        let bytes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = bytes.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let counted = counted.clone();
+                std::thread::spawn(move || {
+                    let mut stream = stream;
+                    let mut buffer = vec![0u8; 1 << 20];
+                    while let Ok(n @ 1..) = stream.read(&mut buffer) {
+                        counted.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        Self { address, bytes }
+    }
+
+    /// Bytes received since the last call.
+    fn take_bytes(&self) -> u64 {
+        self.bytes.swap(0, std::sync::atomic::Ordering::Relaxed)
     }
 }
 

@@ -3,3 +3,4 @@
 pub mod console;
 pub mod file;
 mod lines;
+pub mod syslog;

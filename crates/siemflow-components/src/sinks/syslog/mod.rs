@@ -1,0 +1,423 @@
+//! `type: syslog`: sends events to a syslog receiver (QRadar, ArcSight, syslog-ng, rsyslog) over
+//! UDP, TCP or TLS, each in an RFC 5424 or RFC 3164 header.
+//!
+//! A batch is acknowledged once all of it is written to the socket and flushed (TCP, TLS). If the
+//! connection fails, the sink reconnects with backoff and writes the whole batch again, so a
+//! receiver may see a few messages twice, never none. UDP is best effort: a datagram sent is
+//! acknowledged, whether it arrived or not.
+
+mod connection;
+mod message;
+
+use std::ops::Range;
+use std::time::Duration;
+
+use serde::Deserialize;
+use siemflow_core::component::{ComponentError, ComponentTask, SinkConfig, SinkContext};
+use siemflow_core::config::duration;
+use siemflow_core::event::{Event, EventStatus, resolve_batch};
+
+use self::connection::{Connection, Connector, Transport};
+use self::message::{Format, Framing, MessageFormat, Oversize, Written};
+use crate::backoff::Backoff;
+use crate::tls::TlsOptions;
+
+/// Sends events to a syslog receiver.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyslogSinkConfig {
+    /// `host:port` of the receiver, e.g. `qradar.example.com:6514`.
+    pub address: String,
+    /// `udp`, `tcp` (default) or `tls`.
+    #[serde(default)]
+    pub transport: TransportName,
+    /// `rfc5424` (default) or `rfc3164`.
+    #[serde(default)]
+    pub format: FormatName,
+    /// `octet-counting` (RFC 6587, the default for TCP and TLS) or `newline`. Not for UDP.
+    #[serde(default)]
+    pub framing: Option<FramingName>,
+    /// HOSTNAME in the header (default: this machine's name).
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// APP-NAME in an RFC 5424 header (default `siemflow`).
+    #[serde(default = "default_app_name")]
+    pub app_name: String,
+    /// Facility: `kern`, `user`, ..., `local0` (default) to `local7`, or its number.
+    #[serde(default = "default_facility")]
+    pub facility: Code<Facility>,
+    /// Severity: `emerg`, `alert`, `crit`, `err`, `warning`, `notice`, `info` (default),
+    /// `debug`, or its number.
+    #[serde(default = "default_severity")]
+    pub severity: Code<Severity>,
+    /// Add `[SD_ID pipeline="..."]` to RFC 5424 headers (default `true`).
+    #[serde(default = "yes")]
+    pub structured_data: bool,
+    /// The structured-data element's id (default `siemflow@32473`).
+    #[serde(default = "default_sd_id")]
+    pub sd_id: String,
+    /// The longest message in bytes, header included (default 8192; QRadar's TCP default is 4096).
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
+    /// Beyond it: `truncate` (default; marked in RFC 5424 structured data) or `dead_letter`.
+    #[serde(default)]
+    pub on_oversize: OversizeName,
+    /// TLS options (for `transport: tls`).
+    #[serde(default)]
+    pub tls: Option<TlsOptions>,
+    /// Giving up on one connection attempt (default `10s`).
+    #[serde(default = "default_connect_timeout", with = "duration")]
+    pub connect_timeout: Duration,
+}
+
+/// `transport:`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportName {
+    /// UDP datagrams.
+    Udp,
+    /// TCP.
+    #[default]
+    Tcp,
+    /// TLS over TCP.
+    Tls,
+}
+
+/// `format:`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatName {
+    /// RFC 5424.
+    #[default]
+    Rfc5424,
+    /// RFC 3164.
+    Rfc3164,
+}
+
+/// `framing:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FramingName {
+    /// RFC 6587 octet counting.
+    OctetCounting,
+    /// A newline after each message.
+    Newline,
+}
+
+/// `on_oversize:`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OversizeName {
+    /// Cut the body and mark it.
+    #[default]
+    Truncate,
+    /// Dead-letter the event.
+    DeadLetter,
+}
+
+/// A syslog facility or severity, by name or number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Code<T>(pub u8, std::marker::PhantomData<T>);
+
+/// Facility names, in code order.
+#[derive(Debug, Clone, Copy)]
+pub enum Facility {}
+/// Severity names, in code order.
+#[derive(Debug, Clone, Copy)]
+pub enum Severity {}
+
+/// The names of a code's values, in order.
+pub trait CodeNames {
+    /// Names by code.
+    const NAMES: &'static [&'static str];
+    /// What the code is called in errors.
+    const WHAT: &'static str;
+}
+
+impl CodeNames for Facility {
+    const NAMES: &'static [&'static str] = &[
+        "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+        "authpriv", "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2",
+        "local3", "local4", "local5", "local6", "local7",
+    ];
+    const WHAT: &'static str = "facility";
+}
+
+impl CodeNames for Severity {
+    const NAMES: &'static [&'static str] = &[
+        "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+    ];
+    const WHAT: &'static str = "severity";
+}
+
+impl<'de, T: CodeNames> Deserialize<'de> for Code<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let code = T::NAMES
+            .iter()
+            .position(|name| name.eq_ignore_ascii_case(text.trim()))
+            .or_else(|| {
+                text.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&n| n < T::NAMES.len())
+            })
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown {} `{text}` (one of {}, or 0 to {})",
+                    T::WHAT,
+                    T::NAMES.join(", "),
+                    T::NAMES.len() - 1
+                ))
+            })?;
+        Ok(Code(code as u8, std::marker::PhantomData))
+    }
+}
+
+fn default_app_name() -> String {
+    "siemflow".into()
+}
+
+fn default_facility() -> Code<Facility> {
+    Code(16, std::marker::PhantomData)
+}
+
+fn default_severity() -> Code<Severity> {
+    Code(6, std::marker::PhantomData)
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_sd_id() -> String {
+    "siemflow@32473".into()
+}
+
+fn default_max_message_bytes() -> usize {
+    8192
+}
+
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// A header field: 1 to `max` printable ASCII characters, no spaces (RFC 5424 PRINTUSASCII).
+fn check_header_field(what: &str, value: &str, max: usize) -> Result<(), String> {
+    if value.is_empty() || value.len() > max || !value.bytes().all(|b| (33..=126).contains(&b)) {
+        return Err(format!(
+            "`{what}` must be 1 to {max} printable ASCII characters without spaces, not `{value}`"
+        ));
+    }
+    Ok(())
+}
+
+impl SyslogSinkConfig {
+    fn framing(&self) -> Framing {
+        match (self.transport, self.framing) {
+            (TransportName::Udp, _) => Framing::Datagram,
+            (_, Some(FramingName::Newline)) => Framing::Newline,
+            (_, _) => Framing::OctetCounting,
+        }
+    }
+
+    fn hostname(&self) -> String {
+        self.hostname.clone().unwrap_or_else(|| {
+            let name = gethostname::gethostname().to_string_lossy().into_owned();
+            // Only what a header may hold; a name with anything else is not worth sending.
+            if check_header_field("hostname", &name, 255).is_ok() {
+                name
+            } else {
+                "-".into()
+            }
+        })
+    }
+
+    fn host(&self) -> &str {
+        let host = self
+            .address
+            .rsplit_once(':')
+            .map_or(self.address.as_str(), |(host, _)| host);
+        host.trim_start_matches('[').trim_end_matches(']')
+    }
+}
+
+impl SinkConfig for SyslogSinkConfig {
+    fn check(&self) -> Result<(), String> {
+        match self.address.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
+            _ => {
+                return Err(format!(
+                    "`address` must be `host:port`, not `{}`",
+                    self.address
+                ));
+            }
+        }
+        if self.transport == TransportName::Udp && self.framing.is_some() {
+            return Err("`framing` is for TCP and TLS: UDP sends one message per datagram".into());
+        }
+        if self.transport != TransportName::Tls && self.tls.is_some() {
+            return Err("`tls` options need `transport: tls`".into());
+        }
+        if let Some(tls) = &self.tls {
+            tls.check()?;
+        }
+        if let Some(hostname) = &self.hostname {
+            check_header_field("hostname", hostname, 255)?;
+        }
+        check_header_field("app_name", &self.app_name, 48)?;
+        check_header_field("sd_id", &self.sd_id, 32)?;
+        if self.sd_id.contains(['=', ']', '"']) {
+            return Err(format!(
+                "`sd_id` cannot hold `=`, `]` or `\"`: `{}`",
+                self.sd_id
+            ));
+        }
+        if self.max_message_bytes < 480 {
+            return Err(
+                "`max_message_bytes` must be at least 480 (what RFC 5424 receivers must accept)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn build(&self, cx: SinkContext) -> Result<ComponentTask, ComponentError> {
+        let transport = match self.transport {
+            TransportName::Udp => Transport::Udp,
+            TransportName::Tcp => Transport::Tcp,
+            TransportName::Tls => {
+                let options = self.tls.clone().unwrap_or_default();
+                Transport::Tls(
+                    options
+                        .client(self.host())
+                        .map_err(ComponentError::Config)?,
+                )
+            }
+        };
+        let connector = Connector {
+            address: self.address.clone(),
+            transport,
+            connect_timeout: self.connect_timeout,
+        };
+        let messages = MessageFormat {
+            format: match self.format {
+                FormatName::Rfc5424 => Format::Rfc5424,
+                FormatName::Rfc3164 => Format::Rfc3164,
+            },
+            framing: self.framing(),
+            priority: self.facility.0 * 8 + self.severity.0,
+            hostname: self.hostname(),
+            app_name: self.app_name.clone(),
+            structured_data: self
+                .structured_data
+                .then(|| (self.sd_id.clone(), cx.component.pipeline.to_string())),
+            max_bytes: self.max_message_bytes,
+            oversize: match self.on_oversize {
+                OversizeName::Truncate => Oversize::Truncate,
+                OversizeName::DeadLetter => Oversize::DeadLetter,
+            },
+        };
+        Ok(Box::pin(run(cx, connector, messages)))
+    }
+}
+
+/// The sink's loop: encode a batch, write it (reconnecting as long as it takes), acknowledge.
+async fn run(
+    cx: SinkContext,
+    connector: Connector,
+    messages: MessageFormat,
+) -> Result<(), ComponentError> {
+    let SinkContext {
+        component,
+        mut input,
+    } = cx;
+    let mut connection: Option<Connection> = None;
+    let mut backoff = Backoff::default();
+    let mut buffer = Vec::with_capacity(1 << 20);
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    while let Some(batch) = input.recv().await {
+        buffer.clear();
+        ranges.clear();
+        let mut sent: Vec<Event> = Vec::with_capacity(batch.len());
+        let mut refused = Vec::new();
+        let mut truncated = 0usize;
+        for event in batch {
+            let start = buffer.len();
+            match messages.write(&mut buffer, event.metadata().received_at, &event.to_line()) {
+                Ok(written) => {
+                    truncated += usize::from(written == Written::Truncated);
+                    ranges.push(start..buffer.len());
+                    sent.push(event);
+                }
+                Err(too_long) => refused.push((
+                    event,
+                    format!(
+                        "oversize: a syslog message of {} bytes exceeds max_message_bytes ({})",
+                        too_long.bytes, messages.max_bytes
+                    ),
+                )),
+            }
+        }
+        if truncated > 0 {
+            component.metrics.error(
+                "message_truncated",
+                &format_args!(
+                    "{truncated} message(s) cut to max_message_bytes ({})",
+                    messages.max_bytes
+                ),
+            );
+        }
+        component.dead_letters.events(refused);
+        if sent.is_empty() {
+            continue;
+        }
+        loop {
+            if let Some(open) = &connection
+                && open.is_closed().await
+            {
+                connection = None;
+            }
+            let open = match &mut connection {
+                Some(open) => open,
+                None => match connector.connect().await {
+                    Ok(open) => connection.insert(open),
+                    Err(error) => {
+                        let delay = backoff.next_delay();
+                        component.metrics.error(
+                            "connect_failed",
+                            &format_args!(
+                                "cannot connect to {}: {error}; retrying in {delay:?}",
+                                connector.address
+                            ),
+                        );
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                },
+            };
+            match open.send(&buffer, &ranges).await {
+                Ok(()) => break,
+                Err(error) => {
+                    connection = None;
+                    let delay = backoff.next_delay();
+                    component.metrics.error(
+                        "write_failed",
+                        &format_args!(
+                            "cannot write to {}: {error}; reconnecting in {delay:?} to send the batch again",
+                            connector.address
+                        ),
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+        backoff.reset();
+        component.metrics.sent(sent.len());
+        resolve_batch(sent, EventStatus::Delivered);
+    }
+    if let Some(connection) = connection {
+        connection.close().await;
+    }
+    Ok(())
+}

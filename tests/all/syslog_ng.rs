@@ -1,0 +1,217 @@
+//! syslog-ng as a real syslog receiver for the tests: started on a free port, writing each
+//! message it parsed as one JSON line, stopped when dropped. `scripts/setup` installs it.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Which source syslog-ng listens with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// `syslog()` over TLS: RFC 5424 with octet counting.
+    Tls,
+    /// `syslog()` over UDP: RFC 5424 datagrams.
+    Udp,
+    /// `network()` over TCP: one message per line, RFC 3164 headers (`syslog()` on TCP takes
+    /// octet counting only).
+    TcpNewline,
+}
+
+/// A test certificate authority and a server certificate for 127.0.0.1 and localhost.
+pub struct Certificates {
+    pub ca_file: PathBuf,
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+impl Certificates {
+    pub fn create(dir: &Path) -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "siemflow test CA");
+        let ca_key = KeyPair::generate().unwrap();
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        let certificates = Self {
+            ca_file: dir.join("ca.pem"),
+            cert_file: dir.join("server.pem"),
+            key_file: dir.join("server.key"),
+        };
+        std::fs::write(&certificates.ca_file, ca_cert.pem()).unwrap();
+        std::fs::write(&certificates.cert_file, cert.pem()).unwrap();
+        std::fs::write(&certificates.key_file, key.serialize_pem()).unwrap();
+        certificates
+    }
+}
+
+/// A running syslog-ng.
+pub struct SyslogNg {
+    child: Option<Child>,
+    dir: PathBuf,
+    pub port: u16,
+    listen: Listen,
+    certificates: Option<(PathBuf, PathBuf)>,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl SyslogNg {
+    /// Starts syslog-ng in `dir` on `port` and waits until it listens.
+    pub fn start(
+        dir: &Path,
+        listen: Listen,
+        port: u16,
+        certificates: Option<&Certificates>,
+    ) -> Self {
+        let mut receiver = Self {
+            child: None,
+            dir: dir.to_path_buf(),
+            port,
+            listen,
+            certificates: certificates.map(|c| (c.cert_file.clone(), c.key_file.clone())),
+        };
+        receiver.launch();
+        receiver
+    }
+
+    fn launch(&mut self) {
+        std::fs::create_dir_all(&self.dir).unwrap();
+        let (driver, transport) = match (self.listen, &self.certificates) {
+            (Listen::TcpNewline, _) => ("network", "transport(\"tcp\")".to_string()),
+            (Listen::Udp, _) => (
+                "syslog",
+                "transport(\"udp\") so-rcvbuf(8388608)".to_string(),
+            ),
+            (Listen::Tls, Some((cert, key))) => (
+                "syslog",
+                format!(
+                    "transport(\"tls\") tls(cert-file(\"{}\") key-file(\"{}\") peer-verify(optional-untrusted))",
+                    cert.display(),
+                    key.display()
+                ),
+            ),
+            (Listen::Tls, None) => panic!("TLS needs certificates"),
+        };
+        let stream_options = if self.listen == Listen::Udp {
+            ""
+        } else {
+            "max-connections(50) log-iw-size(100000)"
+        };
+        let config = format!(
+            r#"@version: 3.38
+options {{ keep-hostname(yes); chain-hostnames(no); stats_freq(0); log-msg-size(65536); flush-lines(1); }};
+source s_in {{ {driver}(ip("127.0.0.1") port({port}) {transport} {stream_options} log-msg-size(65536)); }};
+destination d_out {{ file("{out}" template("$(format-json --key PROGRAM --key HOST --key MSGID --key .SDATA.* --key MESSAGE)\n")); }};
+log {{ source(s_in); destination(d_out); }};
+"#,
+            port = self.port,
+            out = self.output().display(),
+        );
+        let config_file = self.dir.join("syslog-ng.conf");
+        std::fs::write(&config_file, config).unwrap();
+        // Debian puts it in /usr/sbin, which is not on every user's PATH.
+        let program = ["/usr/sbin/syslog-ng", "/usr/bin/syslog-ng"]
+            .into_iter()
+            .find(|path| Path::new(path).exists())
+            .unwrap_or("syslog-ng");
+        let child = Command::new(program)
+            .arg("-F")
+            .arg("--no-caps")
+            .arg("-f")
+            .arg(&config_file)
+            .arg("-p")
+            .arg(self.dir.join("syslog-ng.pid"))
+            .arg("-c")
+            .arg(self.dir.join("syslog-ng.ctl"))
+            .arg("-R")
+            .arg(self.dir.join("syslog-ng.persist"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(self.dir.join("syslog-ng.log")).unwrap())
+            .spawn()
+            .expect("syslog-ng runs (scripts/setup installs it)");
+        self.child = Some(child);
+        let alive = |receiver: &mut Self| {
+            let exited = receiver
+                .child
+                .as_mut()
+                .and_then(|child| child.try_wait().ok().flatten());
+            assert!(
+                exited.is_none(),
+                "syslog-ng exited ({exited:?}): {}",
+                receiver.log()
+            );
+        };
+        if self.listen != Listen::Udp {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+                alive(self);
+                assert!(
+                    Instant::now() < deadline,
+                    "syslog-ng did not listen: {}",
+                    self.log()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        } else {
+            // No handshake to wait for: give it a moment to bind.
+            std::thread::sleep(Duration::from_millis(500));
+            alive(self);
+        }
+    }
+
+    /// Stops syslog-ng (what it received stays in the output file).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn output(&self) -> PathBuf {
+        self.dir.join("received.jsonl")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("syslog-ng.log")).unwrap_or_default()
+    }
+
+    /// The messages received so far, once at least `count` have arrived (or after `patience`).
+    pub fn received(&self, count: usize, patience: Duration) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + patience;
+        loop {
+            let lines = crate::support::lines(&self.output());
+            if lines.len() >= count || Instant::now() > deadline {
+                return lines
+                    .iter()
+                    .map(|line| {
+                        serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
+                    })
+                    .collect();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for SyslogNg {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
