@@ -17,6 +17,7 @@ mod delivery;
 mod file_source;
 mod plugin_cli;
 mod plugins;
+mod splunk_hec;
 mod support;
 mod syslog;
 mod syslog_ng;

@@ -6,9 +6,13 @@
 //! in [`registry`]. The `wasm` transform lives in its own crate, `siemflow-wasm`.
 //!
 //! What components that talk to servers share lives once: [`tls`] (the `tls:` options and a
-//! rustls client) and [`backoff`] (the retry delays).
+//! rustls client), [`backoff`] (the retry delays), [`http_client`] (an HTTP client over that TLS),
+//! [`batching`] (requests by count, bytes and time) and [`compression`].
 
 pub mod backoff;
+pub mod batching;
+pub mod compression;
+pub mod http_client;
 pub mod sinks;
 pub mod sources;
 pub mod tls;
@@ -31,6 +35,7 @@ pub fn registry() -> Registry {
         .transform::<siemflow_wasm::WasmTransformConfig>("wasm")
         .sink::<sinks::console::ConsoleSinkConfig>("console")
         .sink::<sinks::file::FileSinkConfig>("file")
-        .sink::<sinks::syslog::SyslogSinkConfig>("syslog");
+        .sink::<sinks::syslog::SyslogSinkConfig>("syslog")
+        .sink::<sinks::splunk_hec::SplunkHecSinkConfig>("splunk_hec");
     registry
 }

@@ -83,6 +83,19 @@ impl TlsOptions {
 
     /// Reads the certificate files and builds a client for a server at `host`.
     pub fn client(&self, host: &str) -> Result<TlsClient, String> {
+        let config = self.config()?;
+        let name = self.server_name.as_deref().unwrap_or(host);
+        let server_name = ServerName::try_from(name.to_string())
+            .map_err(|error| format!("`{name}` is not a server name for TLS: {error}"))?;
+        Ok(TlsClient {
+            connector: TlsConnector::from(Arc::new(config)),
+            server_name,
+        })
+    }
+
+    /// Reads the certificate files into a rustls client configuration (for HTTP clients, which
+    /// take the server name from the URL).
+    pub fn config(&self) -> Result<ClientConfig, String> {
         self.check()?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
@@ -95,7 +108,7 @@ impl TlsOptions {
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AcceptAnyServer(provider)))
         };
-        let config = match (&self.cert_file, &self.key_file) {
+        match (&self.cert_file, &self.key_file) {
             (Some(cert_file), Some(key_file)) => {
                 let chain = read_certificates(cert_file)?;
                 let key = PrivateKeyDer::from_pem_file(key_file).map_err(|error| {
@@ -106,17 +119,21 @@ impl TlsOptions {
                         "cannot use the client certificate {}: {error}",
                         cert_file.display()
                     )
-                })?
+                })
             }
-            _ => builder.with_no_client_auth(),
-        };
-        let name = self.server_name.as_deref().unwrap_or(host);
-        let server_name = ServerName::try_from(name.to_string())
-            .map_err(|error| format!("`{name}` is not a server name for TLS: {error}"))?;
-        Ok(TlsClient {
-            connector: TlsConnector::from(Arc::new(config)),
-            server_name,
-        })
+            _ => Ok(builder.with_no_client_auth()),
+        }
+    }
+
+    /// A configuration that trusts nothing: what a client that only speaks plain HTTP is given,
+    /// so that it never reads the system's certificates for nothing.
+    pub fn untrusting() -> Result<ClientConfig, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        Ok(ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|error| format!("cannot set up TLS: {error}"))?
+            .with_root_certificates(RootCertStore::empty())
+            .with_no_client_auth())
     }
 
     fn roots(&self) -> Result<RootCertStore, String> {

@@ -3,4 +3,5 @@
 pub mod console;
 pub mod file;
 mod lines;
+pub mod splunk_hec;
 pub mod syslog;

@@ -1,0 +1,79 @@
+//! The HTTP client of every component that sends requests (the `splunk_hec` and `http` sinks):
+//! one place for endpoint checks, TLS from the shared `tls:` options, and timeouts.
+//!
+//! TLS is rustls with the same configuration as the syslog sink: verification on by default,
+//! system roots or `ca_file`, an optional client certificate. The name checked is the URL's host.
+
+use std::time::Duration;
+
+use reqwest::Url;
+
+use crate::tls::TlsOptions;
+
+/// Checks that `endpoint` is an `http://` or `https://` URL and returns it parsed.
+pub fn parse_endpoint(endpoint: &str) -> Result<Url, String> {
+    let url = Url::parse(endpoint)
+        .map_err(|error| format!("`endpoint` `{endpoint}` is not a URL: {error}"))?;
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(url),
+        "http" | "https" => Err(format!("`endpoint` `{endpoint}` has no host")),
+        scheme => Err(format!(
+            "`endpoint` must be an http:// or https:// URL, not {scheme}://"
+        )),
+    }
+}
+
+/// Checks `tls:` options for an HTTP endpoint, without reading files.
+pub fn check_tls(url: &Url, tls: Option<&TlsOptions>) -> Result<(), String> {
+    let Some(tls) = tls else { return Ok(()) };
+    if url.scheme() != "https" {
+        return Err("`tls` options need an https:// endpoint".into());
+    }
+    if tls.server_name.is_some() {
+        return Err(
+            "`tls.server_name` is not used over HTTP: the name is the endpoint's host".into(),
+        );
+    }
+    tls.check()
+}
+
+/// Builds a client for `url`: TLS from `tls` (or the defaults) for https, the given timeouts.
+pub fn client(
+    url: &Url,
+    tls: Option<&TlsOptions>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+) -> Result<reqwest::Client, String> {
+    check_tls(url, tls)?;
+    let config = if url.scheme() == "https" {
+        tls.cloned().unwrap_or_default().config()?
+    } else {
+        TlsOptions::untrusting()?
+    };
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .connect_timeout(connect_timeout)
+        .timeout(request_timeout)
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|error| format!("cannot set up an HTTP client: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_must_be_http_urls_with_a_host() {
+        assert!(parse_endpoint("https://splunk.example.com:8088").is_ok());
+        assert!(
+            parse_endpoint("ftp://x")
+                .unwrap_err()
+                .contains("not ftp://")
+        );
+        assert!(parse_endpoint("splunk:8088").is_err());
+        let plain = parse_endpoint("http://127.0.0.1:8088").unwrap();
+        let tls = TlsOptions::default();
+        assert!(check_tls(&plain, Some(&tls)).unwrap_err().contains("https"));
+    }
+}
