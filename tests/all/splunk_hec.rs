@@ -58,24 +58,37 @@ sinks:
     )
 }
 
-#[test]
-fn late_acks_and_a_busy_server_index_every_event_exactly_once_and_the_checkpoint_waits_for_acks() {
-    const EVENTS: u64 = 20_000;
-    let server = HecServer::start(HecOptions {
-        faults: Faults {
-            busy: 1.0 / 3.0,
-            ack_delay: Duration::from_millis(1500),
-            seed: 8,
-            ..Faults::default()
-        },
+fn faulty_server(faults: Faults) -> HecServer {
+    HecServer::start(HecOptions {
+        faults,
         ..HecOptions::default()
-    });
+    })
+}
+
+/// A directory with `events` numbered lines in `in.json` and the pipeline in `p.yaml`.
+fn prepare(server: &HecServer, id: &str, events: u64, ack_timeout: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write(
         &dir.path().join("in.json"),
-        numbered_lines(0..EVENTS, LINE_BYTES),
+        numbered_lines(0..events, LINE_BYTES),
     );
-    write(&dir.path().join("p.yaml"), pipeline(&server, "hec", "5m"));
+    write(
+        &dir.path().join("p.yaml"),
+        pipeline(server, id, ack_timeout),
+    );
+    dir
+}
+
+#[test]
+fn late_acks_and_a_busy_server_index_every_event_exactly_once_and_the_checkpoint_waits_for_acks() {
+    const EVENTS: u64 = 20_000;
+    let server = faulty_server(Faults {
+        busy: 1.0 / 3.0,
+        ack_delay: Duration::from_millis(1500),
+        seed: 8,
+        ..Faults::default()
+    });
+    let dir = prepare(&server, "hec", EVENTS, "5m");
     let checkpoint = dir.path().join("data/checkpoints/hec/in.json");
     let mut child = siemflow(dir.path())
         .args(["run", "p.yaml", "--data-dir", "data"])
@@ -140,21 +153,13 @@ fn late_acks_and_a_busy_server_index_every_event_exactly_once_and_the_checkpoint
 #[test]
 fn requests_whose_acks_never_come_are_sent_again_until_indexed() {
     const EVENTS: u64 = 3_000;
-    let server = HecServer::start(HecOptions {
-        faults: Faults {
-            ack_never: 0.5,
-            reset: 0.1,
-            seed: 3,
-            ..Faults::default()
-        },
-        ..HecOptions::default()
+    let server = faulty_server(Faults {
+        ack_never: 0.5,
+        reset: 0.1,
+        seed: 3,
+        ..Faults::default()
     });
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        &dir.path().join("in.json"),
-        numbered_lines(0..EVENTS, LINE_BYTES),
-    );
-    write(&dir.path().join("p.yaml"), pipeline(&server, "lost", "1s"));
+    let dir = prepare(&server, "lost", EVENTS, "1s");
     let run = output(siemflow(dir.path()).args(["run", "p.yaml", "--data-dir", "data"]));
     assert_eq!(run.status.code(), Some(0), "{}", describe(&run));
     let counts = indexed_counts(&server);

@@ -59,6 +59,19 @@ pub fn client(
         .map_err(|error| format!("cannot set up an HTTP client: {error}"))
 }
 
+/// A request error with its chain of causes (reqwest keeps the useful part, such as "connection
+/// refused", in `source()`).
+pub fn describe_error(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,10 +97,7 @@ impl TlsOptions {
     /// take the server name from the URL).
     pub fn config(&self) -> Result<ClientConfig, String> {
         self.check()?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(|error| format!("cannot set up TLS: {error}"))?;
+        let (builder, provider) = builder()?;
         let builder = if self.verify {
             builder.with_root_certificates(self.roots()?)
         } else {
@@ -128,10 +125,8 @@ impl TlsOptions {
     /// A configuration that trusts nothing: what a client that only speaks plain HTTP is given,
     /// so that it never reads the system's certificates for nothing.
     pub fn untrusting() -> Result<ClientConfig, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        Ok(ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|error| format!("cannot set up TLS: {error}"))?
+        let (builder, _) = builder()?;
+        Ok(builder
             .with_root_certificates(RootCertStore::empty())
             .with_no_client_auth())
     }
@@ -168,6 +163,21 @@ impl TlsClient {
     pub async fn connect(&self, tcp: TcpStream) -> std::io::Result<TlsStream<TcpStream>> {
         self.connector.connect(self.server_name.clone(), tcp).await
     }
+}
+
+/// A client configuration builder on the ring provider with the safe protocol versions.
+fn builder() -> Result<
+    (
+        rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>,
+        Arc<CryptoProvider>,
+    ),
+    String,
+> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|error| format!("cannot set up TLS: {error}"))?;
+    Ok((builder, provider))
 }
 
 fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {

@@ -355,6 +355,16 @@ fn authenticate(
     )
 }
 
+/// The channel, from `X-Splunk-Request-Channel` or `?channel=`.
+fn channel_of(request: &Request<Incoming>, query: &HashMap<String, String>) -> Option<String> {
+    request
+        .headers()
+        .get("x-splunk-request-channel")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| query.get("channel").cloned())
+}
+
 /// The body, decompressed when it says gzip; `Err` is the rejection to send.
 async fn read_body(shared: &Shared, request: Request<Incoming>) -> Result<Vec<u8>, Rejection> {
     let limit = shared.options.max_content_length;
@@ -408,12 +418,7 @@ async fn data(shared: &Shared, request: Request<Incoming>, raw: bool) -> Answer 
             return answer(status::SERVER_BUSY, &status::SERVER_BUSY.body());
         }
     }
-    let channel = request
-        .headers()
-        .get("x-splunk-request-channel")
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| query.get("channel").cloned());
+    let channel = channel_of(&request, &query);
     match &channel {
         None if shared.options.acks => return reject(shared, status::CHANNEL_MISSING),
         Some(channel) if !protocol::is_guid(channel) => {
@@ -486,12 +491,7 @@ async fn ack(shared: &Shared, request: Request<Incoming>) -> Answer {
     if !shared.options.acks {
         return reject(shared, status::ACK_DISABLED);
     }
-    let channel = request
-        .headers()
-        .get("x-splunk-request-channel")
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| query.get("channel").cloned());
+    let channel = channel_of(&request, &query);
     let Some(channel) = channel else {
         return reject(shared, status::CHANNEL_MISSING);
     };

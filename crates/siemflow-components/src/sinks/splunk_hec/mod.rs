@@ -334,7 +334,7 @@ impl Client {
             }
             Err(error) => Outcome::Retry {
                 kind: "send_failed",
-                reason: describe_error(&error),
+                reason: http_client::describe_error(&error),
             },
         }
     }
@@ -352,7 +352,7 @@ impl Client {
             .await;
         let answer = match sent {
             Ok(answer) => answer,
-            Err(error) => return AckAnswer::Failed(describe_error(&error)),
+            Err(error) => return AckAnswer::Failed(http_client::describe_error(&error)),
         };
         let status = answer.status().as_u16();
         let bytes = match answer.bytes().await {
@@ -404,7 +404,7 @@ impl Client {
                 return Ok(());
             }
             Err(error) => {
-                unreachable(describe_error(&error));
+                unreachable(http_client::describe_error(&error));
                 return Ok(());
             }
         }
@@ -418,7 +418,7 @@ impl Client {
         let answer = match answer {
             Ok(answer) => answer,
             Err(error) => {
-                unreachable(describe_error(&error));
+                unreachable(http_client::describe_error(&error));
                 return Ok(());
             }
         };
@@ -435,18 +435,6 @@ impl Client {
             _ => Ok(()),
         }
     }
-}
-
-/// The chain of causes of a request error, which reqwest keeps in `source()`.
-fn describe_error(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[derive(Debug, Clone, Copy)]
