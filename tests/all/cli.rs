@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{describe, lines, output, repo_root, siemflow, write};
+use crate::support::{describe, free_port, http_get, lines, output, repo_root, siemflow, write};
 
 #[test]
 fn quickstart_writes_one_line_per_sample_record() {
@@ -167,12 +167,7 @@ fn sigterm_drains_and_commits_then_exits_zero() {
         &dir.path().join("p.yaml"),
         "id: p\nsources:\n  in: { type: file, path: \"in/*.json\", follow: true, poll_interval: 50ms }\nsinks:\n  out: { type: file, inputs: [in], path: out.log }\n",
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let metrics_addr = format!("127.0.0.1:{port}");
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
     let child = siemflow(dir.path())
         .args([
             "run",
@@ -235,20 +230,6 @@ fn sigterm_drains_and_commits_then_exits_zero() {
         checkpoint.contains(&format!("\"offset\":{size}")),
         "the whole file is committed on drain: {checkpoint}"
     );
-}
-
-/// A plain HTTP/1.1 GET, returning the whole response.
-fn http_get(address: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
 }
 
 /// Sends a signal with the `kill` command (the workspace denies `unsafe`).

@@ -14,6 +14,7 @@ mod bad_input;
 mod cli;
 mod crash_recovery;
 mod delivery;
+mod disk_buffer;
 mod file_source;
 mod plugin_cli;
 mod plugins;

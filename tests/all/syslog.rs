@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::{describe, lines, output, repo_root, siemflow, write};
-use crate::syslog_ng::{Certificates, Listen, SyslogNg, free_port};
+use crate::support::{describe, free_port, lines, output, repo_root, siemflow, write};
+use crate::syslog_ng::{Certificates, Listen, SyslogNg};
 
 /// `count` Defender streaming records, each made unique (and awkward) through its device name.
 fn records(count: usize) -> String {

@@ -1,7 +1,6 @@
 //! syslog-ng as a real syslog receiver for the tests: started on a free port, writing each
 //! message it parsed as one JSON line, stopped when dropped. `scripts/setup` installs it.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -62,14 +61,6 @@ pub struct SyslogNg {
     pub port: u16,
     listen: Listen,
     certificates: Option<(PathBuf, PathBuf)>,
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl SyslogNg {

@@ -6,10 +6,10 @@
 //! in [`registry`]. The `wasm` transform lives in its own crate, `siemflow-wasm`.
 //!
 //! What components that talk to servers share lives once: [`tls`] (the `tls:` options and a
-//! rustls client), [`backoff`] (the retry delays), [`http_client`] (an HTTP client over that TLS),
-//! [`batching`] (requests by count, bytes and time) and [`compression`].
+//! rustls client), [`http_client`] (an HTTP client over that TLS),
+//! [`batching`] (requests by count, bytes and time) and [`compression`]; the retry delays are
+//! [`siemflow_core::backoff`], shared with the engine's disk buffers.
 
-pub mod backoff;
 pub mod batching;
 pub mod compression;
 pub mod http_client;

@@ -12,11 +12,13 @@
 //!   runs them with bounded [`topology::buffer`]s;
 //! - [`acks`] and [`checkpoint`] let a source commit only what was delivered;
 //! - [`dead_letter`] takes what cannot be processed; [`telemetry`] counts everything;
+//!   [`backoff`] is the one retry policy;
 //! - [`unit_test`] runs the `tests:` block of pipeline files.
 //!
 //! `docs/ARCHITECTURE.md` follows one event through these files.
 
 pub mod acks;
+pub mod backoff;
 pub mod checkpoint;
 pub mod codec;
 pub mod compile;

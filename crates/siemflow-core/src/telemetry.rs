@@ -47,6 +47,7 @@ pub struct Telemetry {
     dead_letter_events: Family<ReasonLabels, Counter>,
     errors: Family<ReasonLabels, Counter>,
     buffer_events: Family<ComponentLabels, Gauge>,
+    buffer_bytes: Family<ComponentLabels, Gauge>,
     pending_events: Family<ComponentLabels, Gauge>,
 }
 
@@ -69,6 +70,7 @@ impl Telemetry {
             dead_letter_events: Family::default(),
             errors: Family::default(),
             buffer_events: Family::default(),
+            buffer_bytes: Family::default(),
             pending_events: Family::default(),
         };
         registry.register(
@@ -107,6 +109,11 @@ impl Telemetry {
             telemetry.buffer_events.clone(),
         );
         registry.register(
+            "buffer_bytes",
+            "Bytes a sink's disk buffer holds on disk",
+            telemetry.buffer_bytes.clone(),
+        );
+        registry.register(
             "source_pending_events",
             "Events a source sent that are not yet acknowledged",
             telemetry.pending_events.clone(),
@@ -124,6 +131,7 @@ impl Telemetry {
             received_bytes: self.received_bytes.get_or_create(&labels).clone(),
             sent_events: self.sent_events.get_or_create(&labels).clone(),
             buffer_events: self.buffer_events.get_or_create(&labels).clone(),
+            buffer_bytes: self.buffer_bytes.get_or_create(&labels).clone(),
             pending_events: self.pending_events.get_or_create(&labels).clone(),
             families: self.clone(),
             labels: Arc::new(labels),
@@ -150,6 +158,7 @@ pub struct ComponentMetrics {
     received_bytes: Counter,
     sent_events: Counter,
     buffer_events: Gauge,
+    buffer_bytes: Gauge,
     pending_events: Gauge,
     families: Telemetry,
     labels: Arc<ComponentLabels>,
@@ -232,6 +241,11 @@ impl ComponentMetrics {
     /// Events entered (+) or left (-) the component's input buffer.
     pub fn buffer_changed(&self, delta: i64) {
         self.buffer_events.inc_by(delta);
+    }
+
+    /// Bytes were added to (+) or removed from (-) a disk buffer.
+    pub fn buffer_bytes_changed(&self, delta: i64) {
+        self.buffer_bytes.inc_by(delta);
     }
 
     /// Events a source sent (+) or saw acknowledged (-).

@@ -75,6 +75,8 @@ pub enum BufferType {
     /// In memory, sized in events (the default).
     #[default]
     Memory,
+    /// A write-ahead log under `--data-dir`, sized in bytes, kept across restarts and crashes.
+    Disk,
 }
 
 /// `buffer:` on a sink.
@@ -84,17 +86,50 @@ pub struct BufferConfig {
     /// Buffer kind. Default `memory`.
     #[serde(default, rename = "type")]
     pub buffer_type: BufferType,
-    /// Events held before `when_full` applies. Default 1000.
-    #[serde(default = "BufferConfig::default_max_events")]
-    pub max_events: usize,
+    /// Memory buffers: events held before `when_full` applies. Default 1000.
+    #[serde(default)]
+    pub max_events: Option<usize>,
+    /// Disk buffers: bytes on disk before `when_full` applies. Default 256 MiB.
+    #[serde(default, deserialize_with = "super::size::deserialize_some")]
+    pub max_bytes: Option<u64>,
     /// `block` (default) or `drop_newest`.
     #[serde(default)]
     pub when_full: WhenFull,
 }
 
 impl BufferConfig {
-    fn default_max_events() -> usize {
-        1000
+    /// The smallest disk buffer accepted: smaller ones would spend their time rotating segments.
+    pub const MIN_DISK_BYTES: u64 = 1 << 20;
+
+    /// The capacity of a memory buffer, in events.
+    pub fn memory_events(&self) -> usize {
+        self.max_events.unwrap_or(1000)
+    }
+
+    /// The capacity of a disk buffer, in bytes.
+    pub fn disk_bytes(&self) -> u64 {
+        self.max_bytes.unwrap_or(256 << 20)
+    }
+
+    /// The first option that does not fit the buffer type, as a message.
+    fn mismatch(&self) -> Option<String> {
+        match self.buffer_type {
+            BufferType::Memory if self.max_bytes.is_some() => Some(
+                "`buffer.max_bytes` is for `type: disk`; a memory buffer is sized with `max_events`"
+                    .into(),
+            ),
+            BufferType::Memory if self.max_events == Some(0) => {
+                Some("`buffer.max_events` must be at least 1".into())
+            }
+            BufferType::Disk if self.max_events.is_some() => Some(
+                "`buffer.max_events` is for `type: memory`; a disk buffer is sized with `max_bytes`"
+                    .into(),
+            ),
+            BufferType::Disk if self.disk_bytes() < Self::MIN_DISK_BYTES => {
+                Some("`buffer.max_bytes` must be at least 1MiB".into())
+            }
+            _ => None,
+        }
     }
 }
 
@@ -102,7 +137,8 @@ impl Default for BufferConfig {
     fn default() -> Self {
         Self {
             buffer_type: BufferType::Memory,
-            max_events: Self::default_max_events(),
+            max_events: None,
+            max_bytes: None,
             when_full: WhenFull::Block,
         }
     }
@@ -474,12 +510,14 @@ fn read_component(
             }
             Some("buffer") if kind == ComponentKind::Sink => {
                 match from_node::<BufferConfig>(value) {
-                    Ok(buffer) if buffer.max_events == 0 => errors.push(ConfigError::new(
-                        file,
-                        value.mark,
-                        format!("{here}: `buffer.max_events` must be at least 1"),
-                    )),
-                    Ok(buffer) => decl.buffer = buffer,
+                    Ok(buffer) => match buffer.mismatch() {
+                        Some(message) => errors.push(ConfigError::new(
+                            file,
+                            value.mark,
+                            format!("{here}: {message}"),
+                        )),
+                        None => decl.buffer = buffer,
+                    },
                     Err(error) => {
                         errors.push(de_error(file, value.mark, &format!("{here}.buffer"), error))
                     }
@@ -623,7 +661,7 @@ mod tests {
         assert!(source.options.get("type").is_none());
         let sink = &pipeline.components[1];
         assert_eq!(sink.inputs[1].to_string(), "r.key");
-        assert_eq!(sink.buffer.max_events, 10);
+        assert_eq!(sink.buffer.memory_events(), 10);
         assert_eq!(sink.buffer.when_full, WhenFull::DropNewest);
     }
 

@@ -11,6 +11,13 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D:
         .map_err(|error| serde::de::Error::custom(format!("invalid size `{text}`: {error}")))
 }
 
+/// Like [`deserialize`], for an optional field (with `#[serde(default)]`).
+pub fn deserialize_some<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;

@@ -25,6 +25,20 @@ pub fn channel(
     when_full: WhenFull,
     metrics: ComponentMetrics,
 ) -> (BufferSender, BufferReceiver) {
+    counted_channel(max_events, when_full, Some(metrics))
+}
+
+/// A blocking buffer that counts nothing: between a disk buffer and its sink, where the events
+/// were already counted on their way into the disk buffer.
+pub fn relay(max_events: usize) -> (BufferSender, BufferReceiver) {
+    counted_channel(max_events, WhenFull::Block, None)
+}
+
+fn counted_channel(
+    max_events: usize,
+    when_full: WhenFull,
+    metrics: Option<ComponentMetrics>,
+) -> (BufferSender, BufferReceiver) {
     let max_events = max_events.clamp(1, Semaphore::MAX_PERMITS) as u32;
     let semaphore = Arc::new(Semaphore::new(max_events as usize));
     let (sender, receiver) = mpsc::unbounded_channel();
@@ -53,7 +67,7 @@ pub struct BufferSender {
     semaphore: Arc<Semaphore>,
     max_events: u32,
     when_full: WhenFull,
-    metrics: ComponentMetrics,
+    metrics: Option<ComponentMetrics>,
 }
 
 impl BufferSender {
@@ -76,7 +90,9 @@ impl BufferSender {
                 Ok(permit) => permit,
                 Err(tokio::sync::TryAcquireError::Closed) => return Err(Closed),
                 Err(tokio::sync::TryAcquireError::NoPermits) => {
-                    self.metrics.discarded(batch.len(), "buffer_full");
+                    if let Some(metrics) = &self.metrics {
+                        metrics.discarded(batch.len(), "buffer_full");
+                    }
                     resolve_batch(batch, EventStatus::Dropped);
                     return Ok(());
                 }
@@ -84,7 +100,9 @@ impl BufferSender {
         };
         let events = batch.len() as i64;
         self.sender.send((batch, permit)).map_err(|_| Closed)?;
-        self.metrics.buffer_changed(events);
+        if let Some(metrics) = &self.metrics {
+            metrics.buffer_changed(events);
+        }
         Ok(())
     }
 }
@@ -94,17 +112,29 @@ impl BufferSender {
 pub struct BufferReceiver {
     receiver: mpsc::UnboundedReceiver<Item>,
     semaphore: Arc<Semaphore>,
-    metrics: ComponentMetrics,
+    metrics: Option<ComponentMetrics>,
 }
 
 impl BufferReceiver {
     /// The next batch, or `None` once every sender is gone and the buffer is empty.
     pub async fn recv(&mut self) -> Option<EventBatch> {
-        let (batch, permit) = self.receiver.recv().await?;
+        let item = self.receiver.recv().await?;
+        Some(self.taken(item))
+    }
+
+    /// The next batch if one is waiting now.
+    pub fn try_recv(&mut self) -> Option<EventBatch> {
+        let item = self.receiver.try_recv().ok()?;
+        Some(self.taken(item))
+    }
+
+    fn taken(&self, (batch, permit): Item) -> EventBatch {
         drop(permit);
-        self.metrics.buffer_changed(-(batch.len() as i64));
-        self.metrics.received(batch.len(), 0);
-        Some(batch)
+        if let Some(metrics) = &self.metrics {
+            metrics.buffer_changed(-(batch.len() as i64));
+            metrics.received(batch.len(), 0);
+        }
+        batch
     }
 }
 

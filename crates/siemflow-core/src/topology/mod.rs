@@ -6,12 +6,16 @@
 //! upstreams sending into one buffer is fan-in. Because every buffer is bounded and senders wait,
 //! a slow sink slows its transforms, which slow the source: memory stays bounded.
 //!
+//! A sink with `buffer: { type: disk }` gets a [`disk_buffer`] between its memory buffer and
+//! itself, run as a task of its own.
+//!
 //! Shutdown runs from the sources down. When the pipeline's cancellation token fires, sources stop
 //! reading, drop their outputs and wait for acknowledgements; a transform ends once its input is
 //! closed and drained; a sink ends once its buffer is closed and drained. A finite pipeline ends
 //! the same way when its sources run out. A component that fails stops the pipeline.
 
 pub mod buffer;
+pub mod disk_buffer;
 pub mod fanout;
 
 use std::collections::HashMap;
@@ -27,11 +31,12 @@ use crate::component::{
     ComponentContext, ComponentError, ComponentTask, SinkContext, SourceContext, SourceSender,
     Transform, TransformConfig, TransformOutput,
 };
-use crate::config::{ComponentKind, WhenFull};
+use crate::config::{BufferType, ComponentKind, WhenFull};
 use crate::dead_letter::{DeadLetterQueue, DeadLetters};
 use crate::telemetry::{ComponentLabels, ComponentMetrics, Telemetry};
 
 use buffer::{BufferReceiver, BufferSender};
+use disk_buffer::DiskBuffer;
 use fanout::Fanout;
 
 /// Input buffer size of a transform, in events.
@@ -119,7 +124,7 @@ impl Wiring {
                 continue;
             }
             let (capacity, when_full) = match decl.kind {
-                ComponentKind::Sink => (decl.buffer.max_events, decl.buffer.when_full),
+                ComponentKind::Sink => (decl.buffer.memory_events(), decl.buffer.when_full),
                 _ => (EDGE_CAPACITY, WhenFull::Block),
             };
             let (sender, receiver) = buffer::channel(capacity, when_full, metrics);
@@ -257,7 +262,24 @@ fn build(
                 transform_task(&mut wiring, &decl.id, config.as_ref(), &context).map_err(failed)?
             }
             ComponentConfig::Sink(config) => {
-                let input = take_receiver(&mut wiring, &decl.id).map_err(failed)?;
+                let mut input = take_receiver(&mut wiring, &decl.id).map_err(failed)?;
+                if decl.buffer.buffer_type == BufferType::Disk {
+                    let disk = DiskBuffer::open(
+                        &options.data_dir,
+                        &id,
+                        &decl.id,
+                        &decl.buffer,
+                        metrics.clone(),
+                    )
+                    .map_err(|error| failed(ComponentError::Other(error.to_string())))?;
+                    let (relay, output) = buffer::relay(EDGE_CAPACITY);
+                    tasks.push(BuiltComponent {
+                        id: decl.id.clone(),
+                        kind: "disk buffer of sink",
+                        task: Box::pin(disk.run(input, relay, shutdown.clone())),
+                    });
+                    input = output;
+                }
                 config
                     .build(SinkContext {
                         component: context,

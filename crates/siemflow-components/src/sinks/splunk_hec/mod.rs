@@ -38,11 +38,11 @@ use siemflow_core::secret::SecretString;
 use self::acks::PendingAcks;
 use self::encode::{Envelope, EnvelopeFields};
 use self::response::Outcome;
-use crate::backoff::Backoff;
 use crate::batching::{BatchConfig, Batcher};
 use crate::compression::Compression;
 use crate::http_client;
 use crate::tls::TlsOptions;
+use siemflow_core::backoff::Backoff;
 
 /// Sends events to Splunk's HTTP Event Collector.
 #[derive(Debug, Clone, Deserialize)]

@@ -19,8 +19,8 @@ use siemflow_core::event::{Event, EventStatus, resolve_batch};
 
 use self::connection::{Connection, Connector, Transport};
 use self::message::{Format, Framing, MessageFormat, Oversize, Written};
-use crate::backoff::Backoff;
 use crate::tls::TlsOptions;
+use siemflow_core::backoff::Backoff;
 
 /// Sends events to a syslog receiver.
 #[derive(Debug, Clone, Deserialize)]
