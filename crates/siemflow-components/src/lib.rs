@@ -36,6 +36,7 @@ pub fn registry() -> Registry {
         .sink::<sinks::console::ConsoleSinkConfig>("console")
         .sink::<sinks::file::FileSinkConfig>("file")
         .sink::<sinks::syslog::SyslogSinkConfig>("syslog")
-        .sink::<sinks::splunk_hec::SplunkHecSinkConfig>("splunk_hec");
+        .sink::<sinks::splunk_hec::SplunkHecSinkConfig>("splunk_hec")
+        .sink::<sinks::http::HttpSinkConfig>("http");
     registry
 }

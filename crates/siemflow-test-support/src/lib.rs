@@ -2,8 +2,13 @@
 //! documentation, for tests and benchmarks that cannot reach the real thing.
 //!
 //! - [`hec`]: a Splunk HTTP Event Collector with indexer acknowledgement and fault injection.
+//! - [`collector`]: a generic HTTP log collector (NDJSON, JSON arrays, text) for the `http` sink.
+//!
+//! [`server`] holds what they share: the thread, hyper, gzip bodies, fault dice.
 //!
 //! Each server runs on its own thread with its own runtime, so synchronous tests (which start
 //! `siemflow` as a child process) and async ones use it alike.
 
+pub mod collector;
 pub mod hec;
+pub mod server;

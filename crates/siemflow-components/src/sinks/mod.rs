@@ -2,6 +2,7 @@
 
 pub mod console;
 pub mod file;
+pub mod http;
 mod lines;
 pub mod splunk_hec;
 pub mod syslog;

@@ -19,22 +19,19 @@ pub mod ledger;
 pub mod protocol;
 
 use std::collections::HashMap;
-use std::io::Read;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 use self::ledger::Ledger;
 use self::protocol::{Rejection, Status, status};
+use crate::server::{self, Answer, BodyError, Dice, Reset, Server};
 
 /// How the server behaves.
 #[derive(Debug, Clone)]
@@ -101,7 +98,7 @@ pub struct Stats {
 
 #[derive(Debug)]
 struct State {
-    random: u64,
+    dice: Dice,
     ledger: Ledger,
     stats: Stats,
 }
@@ -109,7 +106,6 @@ struct State {
 #[derive(Debug)]
 struct Shared {
     options: HecOptions,
-    available: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -122,37 +118,17 @@ impl Shared {
 }
 
 impl State {
-    /// xorshift64*: a uniform draw in [0, 1).
     fn draw(&mut self) -> f64 {
-        self.random ^= self.random >> 12;
-        self.random ^= self.random << 25;
-        self.random ^= self.random >> 27;
-        (self.random.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+        self.dice.draw()
     }
 }
 
 /// A running HEC server on 127.0.0.1; stopped when dropped.
 #[derive(Debug)]
 pub struct HecServer {
-    address: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
-
-/// Returned by the service to close a connection without answering.
-#[derive(Debug)]
-struct Reset;
-
-impl std::fmt::Display for Reset {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection reset by fault injection")
-    }
-}
-
-impl std::error::Error for Reset {}
-
-type Answer = Result<Response<Full<Bytes>>, Reset>;
 
 impl HecServer {
     /// Starts a server on a free port.
@@ -162,46 +138,31 @@ impl HecServer {
 
     /// Starts a server on `port` (0 for a free one).
     pub fn start_on(port: u16, options: HecOptions) -> Self {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", port))
-            .unwrap_or_else(|error| panic!("cannot listen on 127.0.0.1:{port}: {error}"));
-        listener
-            .set_nonblocking(true)
-            .unwrap_or_else(|error| panic!("cannot make the listener non-blocking: {error}"));
-        let address = listener
-            .local_addr()
-            .unwrap_or_else(|error| panic!("no local address: {error}"));
-        let seed = options.faults.seed | 1;
+        let dice = Dice::new(options.faults.seed);
         let shared = Arc::new(Shared {
             options,
-            available: AtomicBool::new(true),
             state: Mutex::new(State {
-                random: seed,
+                dice,
                 ledger: Ledger::default(),
                 stats: Stats::default(),
             }),
         });
-        let (stop, stopped) = tokio::sync::oneshot::channel();
         let serving = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("hec-server".into())
-            .spawn(move || serve(listener, serving, stopped))
-            .unwrap_or_else(|error| panic!("cannot start the HEC server thread: {error}"));
-        Self {
-            address,
-            shared,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
+        let server = Server::start("hec-server", port, move |request| {
+            let shared = serving.clone();
+            async move { handle(&shared, request).await }
+        });
+        Self { server, shared }
     }
 
     /// `http://127.0.0.1:PORT`, the HEC base URL.
     pub fn url(&self) -> String {
-        format!("http://{}", self.address)
+        format!("http://{}", self.server.address())
     }
 
     /// The port.
     pub fn port(&self) -> u16 {
-        self.address.port()
+        self.server.address().port()
     }
 
     /// The token to send.
@@ -221,60 +182,8 @@ impl HecServer {
 
     /// Down (`false`): every connection is closed without an answer, as a dead Splunk would.
     pub fn set_available(&self, available: bool) {
-        self.shared.available.store(available, Ordering::SeqCst);
+        self.server.set_available(available);
     }
-}
-
-impl Drop for HecServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn serve(
-    listener: std::net::TcpListener,
-    shared: Arc<Shared>,
-    stopped: tokio::sync::oneshot::Receiver<()>,
-) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|error| panic!("cannot start the HEC server runtime: {error}"));
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener)
-            .unwrap_or_else(|error| panic!("cannot use the listener: {error}"));
-        let accepting = async {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                if !shared.available.load(Ordering::SeqCst) {
-                    drop(stream);
-                    continue;
-                }
-                let _ = stream.set_nodelay(true);
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let shared = shared.clone();
-                        async move { handle(&shared, request).await }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        };
-        tokio::select! {
-            () = accepting => {}
-            _ = stopped => {}
-        }
-    });
 }
 
 fn answer(status: Status, body: &Value) -> Answer {
@@ -312,9 +221,6 @@ fn query_pairs(request: &Request<Incoming>) -> HashMap<String, String> {
 }
 
 async fn handle(shared: &Shared, request: Request<Incoming>) -> Answer {
-    if !shared.available.load(Ordering::SeqCst) {
-        return Err(Reset);
-    }
     let path = request.uri().path().trim_end_matches('/').to_string();
     match path.as_str() {
         "/services/collector/health" | "/services/collector/health/1.0" => {
@@ -367,34 +273,21 @@ fn channel_of(request: &Request<Incoming>, query: &HashMap<String, String>) -> O
 
 /// The body, decompressed when it says gzip; `Err` is the rejection to send.
 async fn read_body(shared: &Shared, request: Request<Incoming>) -> Result<Vec<u8>, Rejection> {
-    let limit = shared.options.max_content_length;
-    let too_large = Rejection::from(Status {
-        http: 413,
-        code: 413,
-        text: "Content length too large",
-    });
-    let gzip = request
-        .headers()
-        .get("content-encoding")
-        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"gzip"));
-    let body = Limited::new(request.into_body(), limit)
-        .collect()
-        .await
-        .map_err(|_| too_large.clone())?
-        .to_bytes();
-    if !gzip {
-        return Ok(body.to_vec());
+    let body = server::read_body(request, shared.options.max_content_length).await;
+    match body {
+        Ok(body) => {
+            if body.gzip {
+                shared.state().stats.gzip += 1;
+            }
+            Ok(body.bytes)
+        }
+        Err(BodyError::TooLarge) => Err(Rejection::from(Status {
+            http: 413,
+            code: 413,
+            text: "Content length too large",
+        })),
+        Err(BodyError::BadGzip) => Err(Rejection::from(status::INVALID_DATA_FORMAT)),
     }
-    shared.state().stats.gzip += 1;
-    let mut decoded = Vec::new();
-    flate2::read::GzDecoder::new(&body[..])
-        .take(limit as u64 + 1)
-        .read_to_end(&mut decoded)
-        .map_err(|_| Rejection::from(status::INVALID_DATA_FORMAT))?;
-    if decoded.len() > limit {
-        return Err(too_large);
-    }
-    Ok(decoded)
 }
 
 async fn data(shared: &Shared, request: Request<Incoming>, raw: bool) -> Answer {
