@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use siemflow_test_support::tls::Certificates;
+
 /// Which source syslog-ng listens with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listen {
@@ -15,43 +17,6 @@ pub enum Listen {
     /// `network()` over TCP: one message per line, RFC 3164 headers (`syslog()` on TCP takes
     /// octet counting only).
     TcpNewline,
-}
-
-/// A test certificate authority and a server certificate for 127.0.0.1 and localhost.
-pub struct Certificates {
-    pub ca_file: PathBuf,
-    pub cert_file: PathBuf,
-    pub key_file: PathBuf,
-}
-
-impl Certificates {
-    pub fn create(dir: &Path) -> Self {
-        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "siemflow test CA");
-        let ca_key = KeyPair::generate().unwrap();
-        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = Issuer::new(ca_params, ca_key);
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "localhost");
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &issuer).unwrap();
-        let certificates = Self {
-            ca_file: dir.join("ca.pem"),
-            cert_file: dir.join("server.pem"),
-            key_file: dir.join("server.key"),
-        };
-        std::fs::write(&certificates.ca_file, ca_cert.pem()).unwrap();
-        std::fs::write(&certificates.cert_file, cert.pem()).unwrap();
-        std::fs::write(&certificates.key_file, key.serialize_pem()).unwrap();
-        certificates
-    }
 }
 
 /// A running syslog-ng.

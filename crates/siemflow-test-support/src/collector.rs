@@ -104,11 +104,21 @@ impl Shared {
 pub struct Collector {
     server: Server,
     shared: Arc<Shared>,
+    scheme: &'static str,
 }
 
 impl Collector {
     /// Starts a collector on a free port.
     pub fn start(options: CollectorOptions) -> Self {
+        Self::start_with(options, None)
+    }
+
+    /// Starts a collector that speaks HTTPS with `tls`; [`Collector::url`] is then `https://`.
+    pub fn start_tls(options: CollectorOptions, tls: Arc<rustls::ServerConfig>) -> Self {
+        Self::start_with(options, Some(tls))
+    }
+
+    fn start_with(options: CollectorOptions, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 dice: Dice::new(options.faults.seed),
@@ -118,17 +128,27 @@ impl Collector {
             options,
         });
         let serving = shared.clone();
-        let server = Server::start("collector", 0, move |request| {
+        let handle = move |request| {
             let shared = serving.clone();
             async move { handle(&shared, request).await }
-        });
-        Self { server, shared }
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let server = match tls {
+            Some(tls) => Server::start_tls("collector", 0, tls, handle),
+            None => Server::start("collector", 0, handle),
+        };
+        Self {
+            server,
+            shared,
+            scheme,
+        }
     }
 
-    /// The ingest URL, `http://127.0.0.1:PORT/ingest`.
+    /// The ingest URL, `http://127.0.0.1:PORT/ingest` (or `https://`).
     pub fn url(&self) -> String {
         format!(
-            "http://{}{}",
+            "{}://{}{}",
+            self.scheme,
             self.server.address(),
             self.shared.options.path
         )

@@ -4,7 +4,8 @@
 //! - [`hec`]: a Splunk HTTP Event Collector with indexer acknowledgement and fault injection.
 //! - [`collector`]: a generic HTTP log collector (NDJSON, JSON arrays, text) for the `http` sink.
 //!
-//! [`server`] holds what they share: the thread, hyper, gzip bodies, fault dice.
+//! [`server`] holds what they share: the thread, hyper, TLS, gzip bodies, fault dice; [`tls`]
+//! makes test certificates.
 //!
 //! Each server runs on its own thread with its own runtime, so synchronous tests (which start
 //! `siemflow` as a child process) and async ones use it alike.
@@ -12,3 +13,4 @@
 pub mod collector;
 pub mod hec;
 pub mod server;
+pub mod tls;

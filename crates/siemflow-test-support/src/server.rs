@@ -112,6 +112,28 @@ impl Server {
         H: Fn(hyper::Request<Incoming>) -> F + Clone + Send + Sync + 'static,
         F: Future<Output = Answer> + Send + 'static,
     {
+        Self::start_with(name, port, None, handle)
+    }
+
+    /// Like [`Server::start`], over TLS with `tls` (see [`crate::tls::Certificates`]).
+    pub fn start_tls<H, F>(name: &str, port: u16, tls: Arc<rustls::ServerConfig>, handle: H) -> Self
+    where
+        H: Fn(hyper::Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+        F: Future<Output = Answer> + Send + 'static,
+    {
+        Self::start_with(name, port, Some(tls), handle)
+    }
+
+    fn start_with<H, F>(
+        name: &str,
+        port: u16,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        handle: H,
+    ) -> Self
+    where
+        H: Fn(hyper::Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+        F: Future<Output = Answer> + Send + 'static,
+    {
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))
             .unwrap_or_else(|error| panic!("{name}: cannot listen on 127.0.0.1:{port}: {error}"));
         listener.set_nonblocking(true).unwrap_or_else(|error| {
@@ -123,9 +145,10 @@ impl Server {
         let available = Arc::new(AtomicBool::new(true));
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let serving = available.clone();
+        let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
         let thread = std::thread::Builder::new()
             .name(name.into())
-            .spawn(move || serve(listener, serving, handle, stopped))
+            .spawn(move || serve(listener, serving, acceptor, handle, stopped))
             .unwrap_or_else(|error| panic!("{name}: cannot start the server thread: {error}"));
         Self {
             address,
@@ -165,6 +188,7 @@ impl Drop for Server {
 fn serve<H, F>(
     listener: std::net::TcpListener,
     available: Arc<AtomicBool>,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
     handle: H,
     stopped: tokio::sync::oneshot::Receiver<()>,
 ) where
@@ -190,21 +214,17 @@ fn serve<H, F>(
                 let _ = stream.set_nodelay(true);
                 let handle = handle.clone();
                 let available = available.clone();
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let handle = handle.clone();
-                        let up = available.load(Ordering::SeqCst);
-                        async move {
-                            if up {
-                                handle(request).await
-                            } else {
-                                Err(Reset)
+                    match acceptor {
+                        // A client that does not trust the certificate gives up here.
+                        Some(acceptor) => {
+                            if let Ok(tls) = acceptor.accept(stream).await {
+                                connection(tls, available, handle).await;
                             }
                         }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                        None => connection(stream, available, handle).await,
+                    }
                 });
             }
         };
@@ -213,4 +233,27 @@ fn serve<H, F>(
             _ = stopped => {}
         }
     });
+}
+
+/// Serves HTTP/1.1 on one connection.
+async fn connection<S, H, F>(stream: S, available: Arc<AtomicBool>, handle: H)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    H: Fn(hyper::Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Answer> + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let handle = handle.clone();
+        let up = available.load(Ordering::SeqCst);
+        async move {
+            if up {
+                handle(request).await
+            } else {
+                Err(Reset)
+            }
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
 }

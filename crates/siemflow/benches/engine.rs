@@ -1,5 +1,7 @@
-//! Engine throughput on 1 KiB JSON lines: file -> file, file -> JSONPath filter -> file, and
-//! file -> syslog sink over TCP to a local reader that only counts bytes.
+//! Engine throughput on 1 KiB JSON lines: file -> file, file -> JSONPath filter -> file,
+//! file -> disk buffer -> file, file -> syslog sink over TCP to a local reader that only counts
+//! bytes, file -> splunk_hec sink to the HEC test server, file -> http sink to the collector
+//! test server.
 //!
 //! Run it pinned to one core (the source's reader thread and the runtime share it):
 //!
@@ -8,13 +10,16 @@
 //! ```
 //!
 //! `SIEMFLOW_BENCH_EVENTS` sets the number of lines (default 200000), `SIEMFLOW_BENCH_RUNS` the
-//! runs per scenario (default 5); the median is reported. Results go in docs/performance.md.
+//! runs per scenario (default 5), `SIEMFLOW_BENCH_ONLY` a part of the scenario names to run; the
+//! median is reported. Results go in docs/performance.md.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use siemflow_core::telemetry::Telemetry;
 use siemflow_core::topology::{RunOptions, run};
+use siemflow_test_support::collector::{Collector, CollectorOptions};
+use siemflow_test_support::hec::{HecOptions, HecServer};
 use tokio_util::sync::CancellationToken;
 
 const LINE_BYTES: usize = 1024;
@@ -34,35 +39,81 @@ fn main() {
         "engine bench: {events} lines of {LINE_BYTES} bytes, {runs} runs per scenario, median shown"
     );
     let receiver = Receiver::start();
-    let syslog = format!(
-        "{{ type: syslog, inputs: [in], address: \"{}\", hostname: bench }}",
-        receiver.address
-    );
-    for (name, transforms, sink) in [
-        (
-            "passthrough (file -> file)",
-            "",
-            FILE_SINK.replace("INPUT", "in"),
-        ),
-        (
-            "filter (file -> JSONPath filter -> file)",
-            "transforms:\n  processes:\n    type: filter\n    inputs: [in]\n    condition: \"$.category == 'AdvancedHunting-DeviceProcessEvents'\"\n",
-            FILE_SINK.replace("INPUT", "processes"),
-        ),
-        (
-            "syslog TCP (file -> syslog sink, RFC 5424)",
-            "",
-            syslog.clone(),
-        ),
-    ] {
+    let scenarios: Vec<Scenario> = vec![
+        Scenario {
+            name: "passthrough (file -> file)",
+            transforms: "",
+            sink: Box::new(|output| (file_sink("in", output), Peer::None)),
+        },
+        Scenario {
+            name: "filter (file -> JSONPath filter -> file)",
+            transforms: "transforms:\n  processes:\n    type: filter\n    inputs: [in]\n    condition: \"$.category == 'AdvancedHunting-DeviceProcessEvents'\"\n",
+            sink: Box::new(|output| (file_sink("processes", output), Peer::None)),
+        },
+        Scenario {
+            name: "disk buffer (file -> disk buffer -> file)",
+            transforms: "",
+            sink: Box::new(|output| {
+                let sink = file_sink("in", output)
+                    .replace(" }", ", buffer: { type: disk, max_bytes: 1GiB } }");
+                (sink, Peer::None)
+            }),
+        },
+        Scenario {
+            name: "syslog TCP (file -> syslog sink, RFC 5424)",
+            transforms: "",
+            sink: Box::new(|_| {
+                let sink = format!(
+                    "{{ type: syslog, inputs: [in], address: \"{}\", hostname: bench }}",
+                    receiver.address
+                );
+                (sink, Peer::None)
+            }),
+        },
+        Scenario {
+            name: "splunk_hec (file -> HEC test server, gzip, acks)",
+            transforms: "",
+            sink: Box::new(|_| {
+                let server = HecServer::start(HecOptions::default());
+                let sink = format!(
+                    "{{ type: splunk_hec, inputs: [in], endpoint: \"{}\", token: \"{}\", acknowledgements: {{ poll_interval: 20ms }}, concurrency: 4 }}",
+                    server.url(),
+                    server.token()
+                );
+                (sink, Peer::Hec(server))
+            }),
+        },
+        Scenario {
+            name: "http (file -> collector test server, NDJSON)",
+            transforms: "",
+            sink: Box::new(|_| {
+                let collector = Collector::start(CollectorOptions::default());
+                let sink = format!(
+                    "{{ type: http, inputs: [in], endpoint: \"{}\", concurrency: 4 }}",
+                    collector.url()
+                );
+                (sink, Peer::Collector(collector))
+            }),
+        },
+    ];
+    let only = std::env::var("SIEMFLOW_BENCH_ONLY").unwrap_or_default();
+    for Scenario {
+        name,
+        transforms,
+        sink,
+    } in scenarios
+    {
+        if !name.contains(only.as_str()) {
+            continue;
+        }
         let mut timings = Vec::new();
         for round in 0..runs {
             let work = dir.path().join(format!("run-{name:.6}-{round}"));
             let output = work.join("out.log");
+            let (sink, peer) = sink(&output);
             let yaml = format!(
-                "id: bench\nsources:\n  in: {{ type: file, path: {} }}\n{transforms}sinks:\n  out: {}\n",
+                "id: bench\nsources:\n  in: {{ type: file, path: {} }}\n{transforms}sinks:\n  out: {sink}\n",
                 input.display(),
-                sink.replace("OUTPUT", &output.display().to_string())
             );
             let file = work.join("bench.yaml");
             std::fs::create_dir_all(&work).expect("run directory");
@@ -80,9 +131,15 @@ fn main() {
                 .block_on(run(&pipeline, &options))
                 .expect("the pipeline runs");
             timings.push(started.elapsed());
-            let written =
-                std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0) + receiver.take_bytes();
-            assert!(written > 0, "the sink wrote output");
+            let delivered = match &peer {
+                Peer::None => {
+                    std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0) + receiver.take_bytes()
+                }
+                Peer::Hec(server) => server.stats().accepted,
+                Peer::Collector(collector) => collector.stats().accepted,
+            };
+            assert!(delivered > 0, "the sink delivered something");
+            drop(peer);
             std::fs::remove_dir_all(&work).expect("cleanup");
         }
         timings.sort();
@@ -99,7 +156,30 @@ fn main() {
     }
 }
 
-const FILE_SINK: &str = "{ type: file, inputs: [INPUT], path: OUTPUT }";
+/// One pipeline shape: a name, its transforms, and a sink (with the server it sends to, started
+/// afresh for each run so that what it keeps does not pile up).
+struct Scenario<'a> {
+    name: &'static str,
+    transforms: &'static str,
+    sink: Box<SinkFactory<'a>>,
+}
+
+/// Makes a run's sink config from its output path, with the server it sends to.
+type SinkFactory<'a> = dyn Fn(&Path) -> (String, Peer) + 'a;
+
+/// The server a run's sink sends to, stopped when dropped.
+enum Peer {
+    None,
+    Hec(HecServer),
+    Collector(Collector),
+}
+
+fn file_sink(input: &str, output: &Path) -> String {
+    format!(
+        "{{ type: file, inputs: [{input}], path: \"{}\" }}",
+        output.display()
+    )
+}
 
 /// A TCP receiver that reads and counts what syslog sinks send, on a thread of its own.
 struct Receiver {

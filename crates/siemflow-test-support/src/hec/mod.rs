@@ -128,6 +128,7 @@ impl State {
 pub struct HecServer {
     server: Server,
     shared: Arc<Shared>,
+    scheme: &'static str,
 }
 
 impl HecServer {
@@ -138,6 +139,16 @@ impl HecServer {
 
     /// Starts a server on `port` (0 for a free one).
     pub fn start_on(port: u16, options: HecOptions) -> Self {
+        Self::start_with(port, options, None)
+    }
+
+    /// Starts a server on a free port speaking HTTPS with `tls`; [`HecServer::url`] is then
+    /// `https://`.
+    pub fn start_tls(options: HecOptions, tls: Arc<rustls::ServerConfig>) -> Self {
+        Self::start_with(0, options, Some(tls))
+    }
+
+    fn start_with(port: u16, options: HecOptions, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let dice = Dice::new(options.faults.seed);
         let shared = Arc::new(Shared {
             options,
@@ -148,16 +159,25 @@ impl HecServer {
             }),
         });
         let serving = shared.clone();
-        let server = Server::start("hec-server", port, move |request| {
+        let handle = move |request| {
             let shared = serving.clone();
             async move { handle(&shared, request).await }
-        });
-        Self { server, shared }
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let server = match tls {
+            Some(tls) => Server::start_tls("hec-server", port, tls, handle),
+            None => Server::start("hec-server", port, handle),
+        };
+        Self {
+            server,
+            shared,
+            scheme,
+        }
     }
 
-    /// `http://127.0.0.1:PORT`, the HEC base URL.
+    /// `http://127.0.0.1:PORT` (or `https://`), the HEC base URL.
     pub fn url(&self) -> String {
-        format!("http://{}", self.server.address())
+        format!("{}://{}", self.scheme, self.server.address())
     }
 
     /// The port.

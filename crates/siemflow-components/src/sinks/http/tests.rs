@@ -236,3 +236,28 @@ fn header_and_auth_mistakes_are_caught_by_check() {
     assert!(check(json!({ "auth": { "strategy": "digest" } })).is_err());
     assert!(check(json!({ "headers": { "X-Api-Key": "k" } })).is_ok());
 }
+
+#[tokio::test]
+async fn https_with_the_collectors_ca_is_verified_and_without_it_nothing_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let certificates = siemflow_test_support::tls::Certificates::create(dir.path());
+    let collector = Collector::start_tls(CollectorOptions::default(), certificates.server_config());
+    assert!(collector.url().starts_with("https://127.0.0.1:"));
+    let trusted = config(
+        &collector,
+        json!({ "tls": { "ca_file": certificates.ca_file.display().to_string() } }),
+    );
+    let (status, letters, _) = deliver(&trusted, &["{\"n\":1}", "{\"n\":2}"]).await;
+    assert_eq!(status, BatchStatus::Delivered, "{letters:?}");
+    assert_eq!(numbers(&collector), [1, 2]);
+
+    // The system roots do not know the test CA: the handshake fails and the events are held.
+    let untrusted = config(&collector, json!({}));
+    let held = tokio::time::timeout(
+        Duration::from_millis(800),
+        deliver(&untrusted, &["{\"n\":3}"]),
+    )
+    .await;
+    assert!(held.is_err(), "an unverified server gets nothing");
+    assert_eq!(numbers(&collector), [1, 2]);
+}

@@ -839,4 +839,23 @@ mod tests {
         assert_eq!(status, BatchStatus::Delivered);
         assert_eq!(server.indexed().len(), 2);
     }
+
+    #[tokio::test]
+    async fn https_to_hec_is_verified_against_the_configured_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let certificates = siemflow_test_support::tls::Certificates::create(dir.path());
+        let server = HecServer::start_tls(HecOptions::default(), certificates.server_config());
+        assert!(server.url().starts_with("https://"));
+        let config = config(
+            &server,
+            json!({ "tls": { "ca_file": certificates.ca_file.display().to_string() } }),
+        );
+        let (status, letters) = deliver(&config, &["{\"n\":1}"]).await;
+        assert_eq!(status, BatchStatus::Delivered, "{letters:?}");
+        assert_eq!(server.indexed().len(), 1);
+        assert!(
+            server.stats().health_checks > 0,
+            "the health check went over TLS too"
+        );
+    }
 }
