@@ -666,6 +666,50 @@ mod tests {
     }
 
     #[test]
+    fn disk_buffers_are_sized_in_bytes_and_memory_buffers_in_events() {
+        let sink = |buffer: &str| {
+            load(&format!(
+                "id: a\nsources:\n  in: {{ type: stdin }}\nsinks:\n  out: {{ type: console, inputs: [in], buffer: {buffer} }}\n"
+            ))
+        };
+        let disk = sink("{ type: disk, max_bytes: 64MiB, when_full: drop_newest }").unwrap();
+        let buffer = disk.components[1].buffer;
+        assert_eq!(buffer.buffer_type, BufferType::Disk);
+        assert_eq!(buffer.disk_bytes(), 64 << 20);
+        assert_eq!(buffer.when_full, WhenFull::DropNewest);
+        assert_eq!(
+            sink("{ type: disk }").unwrap().components[1]
+                .buffer
+                .disk_bytes(),
+            256 << 20
+        );
+        for (buffer, message) in [
+            (
+                "{ type: disk, max_events: 5 }",
+                "a disk buffer is sized with `max_bytes`",
+            ),
+            (
+                "{ max_bytes: 1GiB }",
+                "a memory buffer is sized with `max_events`",
+            ),
+            (
+                "{ type: disk, max_bytes: 4KiB }",
+                "`buffer.max_bytes` must be at least 1MiB",
+            ),
+            (
+                "{ max_events: 0 }",
+                "`buffer.max_events` must be at least 1",
+            ),
+        ] {
+            let errors = sink(buffer).unwrap_err().to_string();
+            assert!(
+                errors.starts_with("p.yaml:5:47: sinks.out: ") && errors.contains(message),
+                "{buffer}: {errors}"
+            );
+        }
+    }
+
+    #[test]
     fn reports_all_shape_errors_at_once() {
         let errors = load(
             "id: bad id\nsources:\n  in: { path: x, inputs: [a] }\ntransforms:\n  t: { type: filter }\nsinks:\n  in: { type: console, inputs: [t] }\nextra: 1\n",
