@@ -60,10 +60,12 @@ pub fn client(
 }
 
 /// A request error with its chain of causes (reqwest keeps the useful part, such as "connection
-/// refused", in `source()`).
-pub fn describe_error(error: &reqwest::Error) -> String {
+/// refused", in `source()`), without the request's URL: some endpoints carry a token in it, and
+/// callers name the server themselves.
+pub fn describe_error(error: reqwest::Error) -> String {
+    let error = error.without_url();
     let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
+    let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
         text.push_str(": ");
         text.push_str(&cause.to_string());

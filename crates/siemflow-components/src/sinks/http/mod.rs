@@ -191,6 +191,7 @@ impl SinkConfig for HttpSinkConfig {
         .map_err(ComponentError::Config)?;
         let client = Client {
             http,
+            origin: url.origin().ascii_serialization(),
             url,
             method: match self.method {
                 HttpMethod::Post => reqwest::Method::POST,
@@ -214,6 +215,8 @@ impl SinkConfig for HttpSinkConfig {
 struct Client {
     http: reqwest::Client,
     url: reqwest::Url,
+    /// `scheme://host:port` only, for logs: some collectors put the token in the path or query.
+    origin: String,
     method: reqwest::Method,
     headers: Vec<(HeaderName, HeaderValue)>,
     encoding: Encoding,
@@ -262,7 +265,7 @@ impl Client {
             }
             Err(error) => Outcome::Retry {
                 kind: "send_failed",
-                reason: http_client::describe_error(&error),
+                reason: http_client::describe_error(error),
                 after: None,
             },
         }
@@ -329,7 +332,7 @@ impl Sender {
                     &format_args!(
                         "{} {}: {reason}; sending {} events again in {delay:?}",
                         self.client.method,
-                        self.client.url,
+                        self.client.origin,
                         events.len()
                     ),
                 );

@@ -334,7 +334,7 @@ impl Client {
             }
             Err(error) => Outcome::Retry {
                 kind: "send_failed",
-                reason: http_client::describe_error(&error),
+                reason: http_client::describe_error(error),
             },
         }
     }
@@ -352,7 +352,7 @@ impl Client {
             .await;
         let answer = match sent {
             Ok(answer) => answer,
-            Err(error) => return AckAnswer::Failed(http_client::describe_error(&error)),
+            Err(error) => return AckAnswer::Failed(http_client::describe_error(error)),
         };
         let status = answer.status().as_u16();
         let bytes = match answer.bytes().await {
@@ -404,7 +404,7 @@ impl Client {
                 return Ok(());
             }
             Err(error) => {
-                unreachable(http_client::describe_error(&error));
+                unreachable(http_client::describe_error(error));
                 return Ok(());
             }
         }
@@ -418,7 +418,7 @@ impl Client {
         let answer = match answer {
             Ok(answer) => answer,
             Err(error) => {
-                unreachable(http_client::describe_error(&error));
+                unreachable(http_client::describe_error(error));
                 return Ok(());
             }
         };
