@@ -3,13 +3,13 @@
 //! buffer holds the source back; after a kill -9, what the disk buffer held is delivered by the
 //! next run.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
 use siemflow_test_support::hec::{HecOptions, HecServer};
 
+use crate::splunk_hec::{committed_offset, indexed_counts};
 use crate::support::{describe, free_port, http_get, numbered_lines, output, siemflow, write};
 
 const LINE_BYTES: usize = 200;
@@ -20,18 +20,6 @@ fn down_server() -> HecServer {
     let server = HecServer::start(HecOptions::default());
     server.set_available(false);
     server
-}
-
-/// How many times each `n` was indexed.
-fn indexed_counts(server: &HecServer) -> HashMap<u64, usize> {
-    let mut counts = HashMap::new();
-    for envelope in server.indexed() {
-        let n = envelope["event"]["n"]
-            .as_u64()
-            .unwrap_or_else(|| panic!("an indexed event without `n`: {envelope}"));
-        *counts.entry(n).or_default() += 1;
-    }
-    counts
 }
 
 fn pipeline(server: &HecServer, id: &str, buffer: &str) -> String {
@@ -106,16 +94,7 @@ impl Run {
             .dir
             .path()
             .join(format!("data/checkpoints/{}/in.json", self.id));
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return 0;
-        };
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let offset = value["files"]
-            .as_object()
-            .and_then(|files| files.values().next())
-            .and_then(|file| file["offset"].as_u64())
-            .unwrap_or(0);
-        offset / (LINE_BYTES as u64 + 1)
+        committed_offset(&path).unwrap_or(0) / (LINE_BYTES as u64 + 1)
     }
 
     fn wait_for_metrics(&self) {

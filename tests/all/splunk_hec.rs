@@ -13,7 +13,7 @@ use crate::support::{describe, numbered_lines, output, siemflow, write};
 const LINE_BYTES: usize = 200;
 
 /// The `n` of each indexed event, with how many times it was indexed.
-fn indexed_counts(server: &HecServer) -> HashMap<u64, usize> {
+pub fn indexed_counts(server: &HecServer) -> HashMap<u64, usize> {
     let mut counts = HashMap::new();
     for envelope in server.indexed() {
         let n = envelope["event"]["n"]
@@ -24,8 +24,9 @@ fn indexed_counts(server: &HecServer) -> HashMap<u64, usize> {
     counts
 }
 
-/// The byte offset the file source has committed for its one file, if any yet.
-fn committed_offset(checkpoint: &Path) -> Option<u64> {
+/// The byte offset the file source has committed for its one file, if any yet (a missing or
+/// half-written checkpoint reads as none).
+pub fn committed_offset(checkpoint: &Path) -> Option<u64> {
     let text = std::fs::read_to_string(checkpoint).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     value["files"]
