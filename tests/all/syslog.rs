@@ -85,7 +85,8 @@ sinks:
     assert_eq!(
         received.len(),
         100_000,
-        "none lost, none split, none doubled"
+        "none lost, none split, none doubled; syslog-ng counters:\n{}",
+        receiver.counters()
     );
     let mut messages = Vec::with_capacity(received.len());
     for entry in &received {

@@ -75,7 +75,9 @@ impl SyslogNg {
 options {{ keep-hostname(yes); chain-hostnames(no); stats_freq(0); log-msg-size(65536); flush-lines(1); }};
 source s_in {{ {driver}(ip("127.0.0.1") port({port}) {transport} {stream_options} log-msg-size(65536)); }};
 destination d_out {{ file("{out}" template("$(format-json --key PROGRAM --key HOST --key MSGID --key .SDATA.* --key MESSAGE)\n")); }};
-log {{ source(s_in); destination(d_out); }};
+# Flow control: a destination that falls behind holds the senders back (TCP windows) instead
+# of dropping messages, as a SIEM's receiver must.
+log {{ source(s_in); destination(d_out); flags(flow-control); }};
 "#,
             port = self.port,
             out = self.output().display(),
@@ -146,6 +148,28 @@ log {{ source(s_in); destination(d_out); }};
 
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("syslog-ng.log")).unwrap_or_default()
+    }
+
+    /// syslog-ng's own counters of dropped and processed messages, to explain a short count.
+    pub fn counters(&self) -> String {
+        let control = ["/usr/sbin/syslog-ng-ctl", "/usr/bin/syslog-ng-ctl"]
+            .into_iter()
+            .find(|path| Path::new(path).exists())
+            .unwrap_or("syslog-ng-ctl");
+        match Command::new(control)
+            .arg("stats")
+            .arg("-c")
+            .arg(self.dir.join("syslog-ng.ctl"))
+            .output()
+        {
+            Ok(out) => String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|line| line.contains("dropped") || line.contains("processed"))
+                .filter(|line| !line.ends_with(";0"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Err(error) => format!("syslog-ng-ctl did not run: {error}"),
+        }
     }
 
     /// The messages received so far, once at least `count` have arrived (or after `patience`).

@@ -11,6 +11,7 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures::future::BoxFuture;
 use siemflow_core::acks::OrderedAcks;
 use siemflow_core::codec::{EventTypes, Frame, Framer, decode};
 use siemflow_core::component::{ComponentContext, ComponentError, SourceSender};
@@ -19,6 +20,7 @@ use siemflow_core::event::{
     BatchNotifier, BatchStatus, BatchStatusReceiver, Event, EventBatch, EventId, EventMetadata,
     Origin,
 };
+use siemflow_core::topology::buffer::Closed;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use xxhash_rust::xxh3::xxh3_64;
@@ -257,6 +259,10 @@ impl Committer<()> for () {
 
 /// The async half: sends batches downstream and commits positions as they are acknowledged.
 ///
+/// A send that waits on backpressure runs beside the loop, so acknowledgements and commits go
+/// on while downstream is full: a source held back by a full buffer still moves its checkpoint
+/// over what was delivered. Only one send is in flight, which keeps batches in order.
+///
 /// Fails at the end if any batch was not delivered: the run must not look successful when the
 /// checkpoint could not move past some input.
 pub(crate) async fn drive<P: Send + 'static>(
@@ -268,14 +274,16 @@ pub(crate) async fn drive<P: Send + 'static>(
     committer: &mut dyn Committer<P>,
 ) -> Result<(), ComponentError> {
     let metrics = &component.metrics;
-    let mut out = Some(out);
+    // The sender is either idle here or owned by the send in flight, which hands it back.
+    let mut idle = Some(out);
+    let mut sending: Option<BoxFuture<'static, Result<SourceSender, Closed>>> = None;
     let mut pending: OrderedAcks<(P, usize)> = OrderedAcks::default();
     let mut reading = true;
     let mut failed_batches = 0u64;
     let mut commit_timer = tokio::time::interval(commit_interval);
     commit_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        if !reading && pending.is_empty() {
+        if !reading && sending.is_none() && pending.is_empty() {
             break;
         }
         tokio::select! {
@@ -292,34 +300,162 @@ pub(crate) async fn drive<P: Send + 'static>(
                 }
                 committer.acknowledged(position, status);
             }
+            sent = async { sending.as_mut().expect("guarded by is_some").await }, if sending.is_some() => {
+                sending = None;
+                let sender = sent?;
+                if reading {
+                    idle = Some(sender);
+                }
+            }
             () = shutdown.cancelled(), if reading => {
+                // A send in flight finishes (downstream is draining); nothing new is read.
                 reading = false;
                 batches.close();
-                out = None;
+                idle = None;
             }
-            received = batches.recv(), if reading => match received {
+            received = batches.recv(), if reading && idle.is_some() => match received {
                 Some(batch) => {
                     let events = batch.events.len();
                     pending.push(batch.status, (batch.position, events));
                     metrics.pending_changed(events as i64);
-                    if let Some(sender) = out.as_mut() {
-                        sender.send(batch.events).await?;
-                    }
+                    let mut sender = idle.take().expect("guarded by is_some");
+                    sending = Some(Box::pin(async move {
+                        sender.send(batch.events).await.map(|()| sender)
+                    }));
                 }
                 None => {
                     reading = false;
-                    out = None;
+                    idle = None;
                 }
             },
             _ = commit_timer.tick() => committer.commit()?,
         }
     }
-    drop(out);
     committer.commit()?;
     match failed_batches {
         0 => Ok(()),
         failed => Err(ComponentError::Other(format!(
             "{failed} batch(es) were not delivered; the checkpoint was not moved past them"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use siemflow_core::config::WhenFull;
+    use siemflow_core::event::EventStatus;
+    use siemflow_core::topology::buffer::{self, BufferReceiver};
+    use siemflow_core::topology::fanout::Fanout;
+
+    use super::*;
+    use crate::test_util::json_batch;
+
+    /// Remembers the last acknowledged position and what `commit` persisted.
+    #[derive(Default)]
+    struct Recorder {
+        acknowledged: Option<u64>,
+        committed: Arc<Mutex<Option<u64>>>,
+    }
+
+    impl Committer<u64> for Recorder {
+        fn acknowledged(&mut self, position: u64, status: BatchStatus) {
+            if status.is_delivered() {
+                self.acknowledged = Some(position);
+            }
+        }
+
+        fn commit(&mut self) -> Result<(), ComponentError> {
+            *self.committed.lock().expect("not poisoned") = self.acknowledged;
+            Ok(())
+        }
+    }
+
+    /// A driver over three one-event batches whose output buffer holds a single event.
+    async fn start(
+        shutdown: CancellationToken,
+    ) -> (
+        tokio::task::JoinHandle<Result<(), ComponentError>>,
+        BufferReceiver,
+        Arc<Mutex<Option<u64>>>,
+        mpsc::Sender<ReadBatch<u64>>,
+    ) {
+        let context = ComponentContext::detached("test", "in", "file");
+        let (sender, receiver) = buffer::channel(1, WhenFull::Block, context.metrics.clone());
+        let out = SourceSender::new(Fanout::new(vec![sender]), context.metrics.clone());
+        let (batches, read) = mpsc::channel(4);
+        for position in 0..3 {
+            let (events, status) = json_batch(&["{}"]);
+            batches
+                .send(ReadBatch {
+                    events,
+                    status,
+                    position,
+                })
+                .await
+                .expect("the driver holds the receiver");
+        }
+        let recorder = Recorder::default();
+        let committed = recorder.committed.clone();
+        let driver = tokio::spawn(async move {
+            let mut recorder = recorder;
+            drive(
+                read,
+                out,
+                &context,
+                shutdown,
+                Duration::from_millis(10),
+                &mut recorder,
+            )
+            .await
+        });
+        (driver, receiver, committed, batches)
+    }
+
+    async fn deliver_next(receiver: &mut BufferReceiver) {
+        for event in receiver.recv().await.expect("a batch") {
+            event.resolve(EventStatus::Delivered);
+        }
+    }
+
+    async fn committed_reaches(committed: &Mutex<Option<u64>>, position: u64) {
+        while *committed.lock().expect("not poisoned") != Some(position) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn delivered_batches_are_committed_while_a_send_waits_on_a_full_buffer() {
+        let (driver, mut receiver, committed, _batches) = start(CancellationToken::new()).await;
+        // Taking batch 0 lets batch 1 into the buffer; the send of batch 2 then waits.
+        deliver_next(&mut receiver).await;
+        tokio::time::timeout(Duration::from_secs(30), committed_reaches(&committed, 0))
+            .await
+            .expect("position 0 is committed although the source is held back");
+        assert!(!driver.is_finished());
+        driver.abort();
+    }
+
+    #[tokio::test]
+    async fn a_send_in_flight_at_shutdown_completes_and_is_committed() {
+        let shutdown = CancellationToken::new();
+        let (driver, mut receiver, committed, batches) = start(shutdown.clone()).await;
+        deliver_next(&mut receiver).await;
+        committed_reaches(&committed, 0).await;
+        // Once the driver has taken every batch from the reader, batch 2 is being sent.
+        while batches.capacity() < batches.max_capacity() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        shutdown.cancel();
+        // Batch 1 was in the buffer and batch 2 on its way in: both still arrive.
+        deliver_next(&mut receiver).await;
+        deliver_next(&mut receiver).await;
+        let result = tokio::time::timeout(Duration::from_secs(30), driver)
+            .await
+            .expect("the driver ends once its batches are acknowledged")
+            .expect("the driver does not panic");
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(*committed.lock().expect("not poisoned"), Some(2));
     }
 }
