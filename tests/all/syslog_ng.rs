@@ -7,6 +7,15 @@ use std::time::{Duration, Instant};
 
 pub use siemflow_test_support::tls::Certificates;
 
+/// A syslog-ng program: Debian puts them in /usr/sbin, which is not on every user's PATH.
+fn program(name: &str) -> PathBuf {
+    ["/usr/sbin", "/usr/bin"]
+        .into_iter()
+        .map(|dir| Path::new(dir).join(name))
+        .find(|path| path.exists())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
 /// Which source syslog-ng listens with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listen {
@@ -84,12 +93,7 @@ log {{ source(s_in); destination(d_out); flags(flow-control); }};
         );
         let config_file = self.dir.join("syslog-ng.conf");
         std::fs::write(&config_file, config).unwrap();
-        // Debian puts it in /usr/sbin, which is not on every user's PATH.
-        let program = ["/usr/sbin/syslog-ng", "/usr/bin/syslog-ng"]
-            .into_iter()
-            .find(|path| Path::new(path).exists())
-            .unwrap_or("syslog-ng");
-        let child = Command::new(program)
+        let child = Command::new(program("syslog-ng"))
             .arg("-F")
             .arg("--no-caps")
             .arg("-f")
@@ -152,11 +156,7 @@ log {{ source(s_in); destination(d_out); flags(flow-control); }};
 
     /// syslog-ng's own counters of dropped and processed messages, to explain a short count.
     pub fn counters(&self) -> String {
-        let control = ["/usr/sbin/syslog-ng-ctl", "/usr/bin/syslog-ng-ctl"]
-            .into_iter()
-            .find(|path| Path::new(path).exists())
-            .unwrap_or("syslog-ng-ctl");
-        match Command::new(control)
+        match Command::new(program("syslog-ng-ctl"))
             .arg("stats")
             .arg("-c")
             .arg(self.dir.join("syslog-ng.ctl"))

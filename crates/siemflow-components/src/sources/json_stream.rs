@@ -4,8 +4,9 @@
 //! bad input and hands `(batch, position)` pairs over a small bounded channel. [`drive`] runs on the
 //! pipeline's runtime: it sends each batch downstream, tracks its acknowledgement in send order,
 //! and reports each acknowledged position to the source, which commits it. On shutdown the driver
-//! stops forwarding and closes its output at once, even if the reader is stuck in a blocking
-//! `read` (a terminal on stdin); batches read but never sent are simply not committed.
+//! stops taking batches from the reader and closes its output as soon as a send in flight has
+//! finished, even if the reader is stuck in a blocking `read` (a terminal on stdin); batches read
+//! but never sent are simply not committed.
 
 use std::io::Read;
 use std::sync::Arc;
