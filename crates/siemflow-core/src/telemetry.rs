@@ -43,6 +43,7 @@ pub struct Telemetry {
     received_events: Family<ComponentLabels, Counter>,
     received_bytes: Family<ComponentLabels, Counter>,
     sent_events: Family<ComponentLabels, Counter>,
+    unmapped_events: Family<ComponentLabels, Counter>,
     discarded_events: Family<ReasonLabels, Counter>,
     dead_letter_events: Family<ReasonLabels, Counter>,
     errors: Family<ReasonLabels, Counter>,
@@ -66,6 +67,7 @@ impl Telemetry {
             received_events: Family::default(),
             received_bytes: Family::default(),
             sent_events: Family::default(),
+            unmapped_events: Family::default(),
             discarded_events: Family::default(),
             dead_letter_events: Family::default(),
             errors: Family::default(),
@@ -87,6 +89,11 @@ impl Telemetry {
             "component_sent_events",
             "Events a component sent downstream or delivered",
             telemetry.sent_events.clone(),
+        );
+        registry.register(
+            "component_unmapped_events",
+            "Events a transform plugin had no mapping for, sent on as a generic record",
+            telemetry.unmapped_events.clone(),
         );
         registry.register(
             "component_discarded_events",
@@ -130,6 +137,7 @@ impl Telemetry {
             received_events: self.received_events.get_or_create(&labels).clone(),
             received_bytes: self.received_bytes.get_or_create(&labels).clone(),
             sent_events: self.sent_events.get_or_create(&labels).clone(),
+            unmapped_events: self.unmapped_events.get_or_create(&labels).clone(),
             buffer_events: self.buffer_events.get_or_create(&labels).clone(),
             buffer_bytes: self.buffer_bytes.get_or_create(&labels).clone(),
             pending_events: self.pending_events.get_or_create(&labels).clone(),
@@ -157,6 +165,7 @@ pub struct ComponentMetrics {
     received_events: Counter,
     received_bytes: Counter,
     sent_events: Counter,
+    unmapped_events: Counter,
     buffer_events: Gauge,
     buffer_bytes: Gauge,
     pending_events: Gauge,
@@ -189,6 +198,11 @@ impl ComponentMetrics {
     /// Events went out (sent downstream, or delivered by a sink).
     pub fn sent(&self, events: usize) {
         self.sent_events.inc_by(events as u64);
+    }
+
+    /// A transform had no mapping for events and sent them on as generic records.
+    pub fn unmapped(&self, events: usize) {
+        self.unmapped_events.inc_by(events as u64);
     }
 
     /// Events were dropped on purpose.

@@ -5,6 +5,9 @@ use std::fmt;
 use crate::bindings::siemflow::plugin::types::{self as abi, BodyFormat};
 use crate::record::Record;
 
+/// The route of outputs for inputs a plugin has no mapping for ([`Output::unmapped`]).
+pub const UNMAPPED_ROUTE: &str = "unmapped";
+
 /// One input event.
 #[derive(Debug)]
 pub struct Event {
@@ -158,6 +161,12 @@ impl Output {
         Self::new(value.to_string().into_bytes(), true)
     }
 
+    /// JSON text the plugin encoded itself (to keep key order or numbers beyond 64 bits); it
+    /// should be one valid JSON value (siemflow checks: anything else travels on as text).
+    pub fn json_text(body: impl Into<String>) -> Self {
+        Self::new(body.into().into_bytes(), true)
+    }
+
     /// Sets the output's event type.
     pub fn event_type(mut self, event_type: impl Into<String>) -> Self {
         self.raw.event_type = Some(event_type.into());
@@ -180,6 +189,13 @@ impl Output {
     pub fn route(mut self, route: impl Into<String>) -> Self {
         self.raw.route = Some(route.into());
         self
+    }
+
+    /// Marks the output as the generic record of an input the plugin has no mapping for: the
+    /// route [`UNMAPPED_ROUTE`], which siemflow counts in
+    /// `siemflow_component_unmapped_events_total` (and a pipeline can route on).
+    pub fn unmapped(self) -> Self {
+        self.route(UNMAPPED_ROUTE)
     }
 
     /// The body.

@@ -62,7 +62,7 @@ pub mod testing;
 pub mod timestamp;
 pub mod value;
 
-pub use event::{Event, Failure, Outcome, Output, OutputParts};
+pub use event::{Event, Failure, Outcome, Output, OutputParts, UNMAPPED_ROUTE};
 
 /// The generated bindings of `wit/siemflow-plugin.wit` (world `transform`).
 #[doc(hidden)]

@@ -171,6 +171,7 @@ impl Transform for WasmTransform {
             }
         };
         let mut dropped = 0;
+        let mut unmapped = 0;
         let mut dead = Vec::new();
         for (event, outcome) in batch.into_iter().zip(outcomes) {
             match outcome {
@@ -178,7 +179,13 @@ impl Transform for WasmTransform {
                     dropped += 1;
                     event.resolve(EventStatus::Dropped);
                 }
-                Outcome::Outputs(outputs) => emit(event, outputs, output),
+                Outcome::Outputs(outputs) => {
+                    unmapped += outputs
+                        .iter()
+                        .filter(|produced| produced.route.as_deref() == Some(UNMAPPED_ROUTE))
+                        .count();
+                    emit(event, outputs, output);
+                }
                 Outcome::Dropped => {
                     dropped += 1;
                     event.resolve(EventStatus::Dropped);
@@ -186,9 +193,19 @@ impl Transform for WasmTransform {
                 Outcome::Failed(reason) => dead.push((event, format!("plugin: {reason}"))),
             }
         }
+        self.metrics.unmapped(unmapped);
         self.metrics.discarded(dropped, "plugin_dropped");
         self.dead_letters.events(dead);
     }
+}
+
+/// The route a plugin gives outputs it has no mapping for (the SDK's `Output::unmapped`):
+/// counted in `siemflow_component_unmapped_events_total`.
+pub const UNMAPPED_ROUTE: &str = "unmapped";
+
+/// Whether the bytes are one JSON value.
+fn is_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
 
 /// An event as the ABI hands it to a plugin. Public for the native comparison benchmark.
@@ -229,8 +246,11 @@ pub fn emit(mut input: Event, outputs: Vec<abi::Output>, output: &mut TransformO
             }));
         }
         let body = Bytes::from(produced.body);
+        // A plugin's JSON is checked: embedded as is by sinks (HEC), invalid JSON would corrupt
+        // their requests, so it travels on as text.
         let mut event = match produced.format {
-            abi::BodyFormat::Json => Event::json(body, metadata),
+            abi::BodyFormat::Json if is_json(&body) => Event::json(body, metadata),
+            abi::BodyFormat::Json => Event::text(body, metadata),
             abi::BodyFormat::Text => Event::text(body, metadata),
         };
         // Every output carries the input's acknowledgement: copies for all but the last, which
