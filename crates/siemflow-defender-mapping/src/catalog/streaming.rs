@@ -1,0 +1,1350 @@
+//! The streaming API tables (Event Hubs and the storage export), one entry per table.
+
+use super::fields::{
+    ALERT_ROW, CONNECTION, CREATED_PROCESS, DEVICE, EMAIL, ENVELOPE, EVIDENCE_ROW, FILE, IDENTITY,
+    INITIATOR, LOGON, PARENT, REGISTRY,
+};
+use super::model::{Field, Kind, Level, Origin, Table, action, from};
+use super::ocsf_classes::{
+    ACCOUNT_CHANGE, API_ACTIVITY, AUTHENTICATION, BASE_EVENT, DETECTION_FINDING, EMAIL_ACTIVITY,
+    EMAIL_FILE_ACTIVITY, EMAIL_URL_ACTIVITY, FILE_ACTIVITY, INVENTORY_INFO, MODULE_ACTIVITY,
+    NETWORK_ACTIVITY, PROCESS_ACTIVITY, REGISTRY_KEY_ACTIVITY, REGISTRY_VALUE_ACTIVITY,
+};
+use crate::catalog::alerts::ALERT_CATEGORIES;
+
+const TIMESTAMP: &[&str] = &["Timestamp", "time"];
+const MDE: &str = "Microsoft Defender for Endpoint";
+const MDO: &str = "Microsoft Defender for Office 365";
+const MDI: &str = "Microsoft Defender for Identity";
+const MDA: &str = "Microsoft Defender for Cloud Apps";
+const XDR: &str = "Microsoft Defender XDR";
+const STREAMING: &str = "from Event Hubs or the storage export";
+
+/// Every streaming table siemflow maps.
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "AlertInfo",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("Category"),
+        actions: ALERT_CATEGORIES,
+        fields: &[ENVELOPE, ALERT_ROW],
+        severity_columns: &["Severity"],
+        time_columns: TIMESTAMP,
+        ocsf: DETECTION_FINDING,
+        sourcetype: "ms:defender:advancedhunting:alertinfo",
+        cim_model: "Alerts",
+        product: XDR,
+    },
+    Table {
+        name: "AlertEvidence",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("Categories"),
+        actions: ALERT_CATEGORIES,
+        fields: &[ENVELOPE, ALERT_ROW, EVIDENCE_ROW],
+        severity_columns: &["Severity"],
+        time_columns: TIMESTAMP,
+        ocsf: DETECTION_FINDING,
+        sourcetype: "ms:defender:advancedhunting:alertevidence",
+        cim_model: "Alerts",
+        product: XDR,
+    },
+    Table {
+        name: "DeviceProcessEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[
+            action(
+                "ProcessCreated",
+                "Process created",
+                "System",
+                "Process Creation",
+                Level::Informational,
+            )
+            .cim_action("allowed"),
+            action(
+                "*",
+                "Process event",
+                "System",
+                "Process Event",
+                Level::Informational,
+            ),
+        ],
+        fields: &[ENVELOPE, DEVICE, CREATED_PROCESS, PARENT],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: PROCESS_ACTIVITY,
+        sourcetype: "ms:defender:advancedhunting:deviceprocessevents",
+        cim_model: "Endpoint.Processes",
+        product: MDE,
+    },
+    Table {
+        name: "DeviceNetworkEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[
+            action(
+                "ConnectionSuccess",
+                "Connection succeeded",
+                "Access",
+                "Firewall Permit",
+                Level::Informational,
+            )
+            .ocsf(NETWORK_ACTIVITY.activity(1, "Open"))
+            .cim_action("allowed"),
+            action(
+                "ConnectionFailed",
+                "Connection failed",
+                "Access",
+                "Firewall Deny",
+                Level::Low,
+            )
+            .ocsf(NETWORK_ACTIVITY.activity(4, "Fail"))
+            .cim_action("blocked"),
+            action(
+                "ConnectionAttempt",
+                "Connection attempted",
+                "Access",
+                "Connection Attempt",
+                Level::Informational,
+            )
+            .ocsf(NETWORK_ACTIVITY.activity(1, "Open")),
+            action(
+                "ConnectionRequest",
+                "Connection requested",
+                "Access",
+                "Connection Attempt",
+                Level::Informational,
+            )
+            .ocsf(NETWORK_ACTIVITY.activity(1, "Open")),
+            action(
+                "InboundConnectionAccepted",
+                "Inbound connection accepted",
+                "Access",
+                "Firewall Permit",
+                Level::Informational,
+            )
+            .ocsf(NETWORK_ACTIVITY.activity(1, "Open"))
+            .cim_action("allowed"),
+            action(
+                "ListeningConnectionCreated",
+                "Listening port opened",
+                "System",
+                "Service Started",
+                Level::Informational,
+            )
+            .ocsf(NETWORK_ACTIVITY.activity(7, "Listen")),
+            action(
+                "DnsConnectionInspected",
+                "DNS traffic inspected",
+                "Application",
+                "DNS In Progress",
+                Level::Informational,
+            )
+            .ocsf(NETWORK_ACTIVITY.activity(6, "Traffic")),
+            action(
+                "HttpConnectionInspected",
+                "HTTP traffic inspected",
+                "Application",
+                "Web In Progress",
+                Level::Informational,
+            )
+            .ocsf(NETWORK_ACTIVITY.activity(6, "Traffic")),
+            action(
+                "SslConnectionInspected",
+                "TLS traffic inspected",
+                "Application",
+                "Web In Progress",
+                Level::Informational,
+            )
+            .ocsf(NETWORK_ACTIVITY.activity(6, "Traffic")),
+            action(
+                "NetworkSignatureInspected",
+                "Network signature matched",
+                "Suspicious Activity",
+                "Suspicious Packet",
+                Level::Medium,
+            )
+            .ocsf(NETWORK_ACTIVITY.activity(6, "Traffic")),
+            action(
+                "*",
+                "Network event",
+                "Access",
+                "Network Event",
+                Level::Informational,
+            ),
+        ],
+        fields: &[ENVELOPE, DEVICE, CONNECTION, INITIATOR],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: NETWORK_ACTIVITY,
+        sourcetype: "ms:defender:advancedhunting:devicenetworkevents",
+        cim_model: "Network_Traffic",
+        product: MDE,
+    },
+    Table {
+        name: "DeviceFileEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[
+            action(
+                "FileCreated",
+                "File created",
+                "System",
+                "File Created",
+                Level::Informational,
+            )
+            .ocsf(FILE_ACTIVITY.activity(1, "Create"))
+            .cim_action("created"),
+            action(
+                "FileModified",
+                "File modified",
+                "System",
+                "File Modified",
+                Level::Informational,
+            )
+            .ocsf(FILE_ACTIVITY.activity(3, "Update"))
+            .cim_action("modified"),
+            action(
+                "FileDeleted",
+                "File deleted",
+                "System",
+                "File Deleted",
+                Level::Informational,
+            )
+            .ocsf(FILE_ACTIVITY.activity(4, "Delete"))
+            .cim_action("deleted"),
+            action(
+                "FileRenamed",
+                "File renamed",
+                "System",
+                "File Modified",
+                Level::Informational,
+            )
+            .ocsf(FILE_ACTIVITY.activity(5, "Rename"))
+            .cim_action("modified"),
+            action(
+                "*",
+                "File event",
+                "System",
+                "File Event",
+                Level::Informational,
+            ),
+        ],
+        fields: &[ENVELOPE, DEVICE, FILE, INITIATOR, REQUEST],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: FILE_ACTIVITY,
+        sourcetype: "ms:defender:advancedhunting:devicefileevents",
+        cim_model: "Endpoint.Filesystem",
+        product: MDE,
+    },
+    Table {
+        name: "DeviceRegistryEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[
+            action(
+                "RegistryKeyCreated",
+                "Registry key created",
+                "System",
+                "Registry Key Created",
+                Level::Informational,
+            )
+            .ocsf(REGISTRY_KEY_ACTIVITY.activity(1, "Create"))
+            .cim_action("created"),
+            action(
+                "RegistryKeyDeleted",
+                "Registry key deleted",
+                "System",
+                "Registry Key Deleted",
+                Level::Informational,
+            )
+            .ocsf(REGISTRY_KEY_ACTIVITY.activity(4, "Delete"))
+            .cim_action("deleted"),
+            action(
+                "RegistryKeyRenamed",
+                "Registry key renamed",
+                "System",
+                "Registry Key Modified",
+                Level::Informational,
+            )
+            .ocsf(REGISTRY_KEY_ACTIVITY.activity(5, "Rename"))
+            .cim_action("modified"),
+            action(
+                "RegistryValueSet",
+                "Registry value set",
+                "System",
+                "Registry Value Modified",
+                Level::Informational,
+            )
+            .ocsf(REGISTRY_VALUE_ACTIVITY.activity(3, "Modify"))
+            .cim_action("modified"),
+            action(
+                "RegistryValueDeleted",
+                "Registry value deleted",
+                "System",
+                "Registry Value Deleted",
+                Level::Informational,
+            )
+            .ocsf(REGISTRY_VALUE_ACTIVITY.activity(4, "Delete"))
+            .cim_action("deleted"),
+            action(
+                "*",
+                "Registry event",
+                "System",
+                "Registry Event",
+                Level::Informational,
+            ),
+        ],
+        fields: &[ENVELOPE, DEVICE, REGISTRY, INITIATOR],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: REGISTRY_KEY_ACTIVITY,
+        sourcetype: "ms:defender:advancedhunting:deviceregistryevents",
+        cim_model: "Endpoint.Registry",
+        product: MDE,
+    },
+    Table {
+        name: "DeviceLogonEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: LOGON_ACTIONS,
+        fields: &[ENVELOPE, DEVICE, LOGON, INITIATOR],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: AUTHENTICATION,
+        sourcetype: "ms:defender:advancedhunting:devicelogonevents",
+        cim_model: "Authentication",
+        product: MDE,
+    },
+    Table {
+        name: "DeviceImageLoadEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[
+            action(
+                "ImageLoaded",
+                "Image loaded",
+                "System",
+                "Module Loaded",
+                Level::Informational,
+            ),
+            action(
+                "*",
+                "Image load event",
+                "System",
+                "Module Event",
+                Level::Informational,
+            ),
+        ],
+        fields: &[ENVELOPE, DEVICE, MODULE, INITIATOR],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: MODULE_ACTIVITY,
+        sourcetype: "ms:defender:advancedhunting:deviceimageloadevents",
+        cim_model: "Endpoint.Processes",
+        product: MDE,
+    },
+    Table {
+        name: "DeviceEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[
+            action(
+                "AntivirusDetection",
+                "Antivirus detection",
+                "Malware",
+                "Virus Detected",
+                Level::High,
+            )
+            .cim_action("blocked"),
+            action(
+                "AntivirusReport",
+                "Antivirus report",
+                "Malware",
+                "Malware Report",
+                Level::Medium,
+            ),
+            action(
+                "AntivirusScanCompleted",
+                "Antivirus scan completed",
+                "Audit",
+                "Scan Completed",
+                Level::Informational,
+            ),
+            action(
+                "AntivirusScanFailed",
+                "Antivirus scan failed",
+                "System",
+                "Scan Failed",
+                Level::Low,
+            ),
+            action(
+                "AsrExecutableEmailContentBlocked",
+                "ASR blocked an executable from email",
+                "Malware",
+                "Malware Blocked",
+                Level::High,
+            )
+            .cim_action("blocked"),
+            action(
+                "AsrOfficeChildProcessBlocked",
+                "ASR blocked an Office child process",
+                "Exploit",
+                "Exploit Blocked",
+                Level::High,
+            )
+            .cim_action("blocked"),
+            action(
+                "AsrObfuscatedScriptBlocked",
+                "ASR blocked an obfuscated script",
+                "Malware",
+                "Malware Blocked",
+                Level::High,
+            )
+            .cim_action("blocked"),
+            action(
+                "AsrLsassCredentialTheftBlocked",
+                "ASR blocked credential theft from LSASS",
+                "Exploit",
+                "Credential Theft Blocked",
+                Level::High,
+            )
+            .cim_action("blocked"),
+            action(
+                "ExploitGuardNetworkProtectionBlocked",
+                "Network protection blocked a connection",
+                "Access",
+                "Firewall Deny",
+                Level::Medium,
+            )
+            .cim_action("blocked"),
+            action(
+                "FirewallInboundConnectionBlocked",
+                "Firewall blocked an inbound connection",
+                "Access",
+                "Firewall Deny",
+                Level::Low,
+            )
+            .cim_action("blocked"),
+            action(
+                "FirewallOutboundConnectionBlocked",
+                "Firewall blocked an outbound connection",
+                "Access",
+                "Firewall Deny",
+                Level::Low,
+            )
+            .cim_action("blocked"),
+            action(
+                "SmartScreenUrlWarning",
+                "SmartScreen URL warning",
+                "Suspicious Activity",
+                "Suspicious URL",
+                Level::Medium,
+            ),
+            action(
+                "SmartScreenAppWarning",
+                "SmartScreen application warning",
+                "Suspicious Activity",
+                "Suspicious Application",
+                Level::Medium,
+            ),
+            action(
+                "ScheduledTaskCreated",
+                "Scheduled task created",
+                "System",
+                "Scheduled Task Created",
+                Level::Low,
+            ),
+            action(
+                "ScheduledTaskUpdated",
+                "Scheduled task updated",
+                "System",
+                "Scheduled Task Modified",
+                Level::Low,
+            ),
+            action(
+                "ScheduledTaskDeleted",
+                "Scheduled task deleted",
+                "System",
+                "Scheduled Task Deleted",
+                Level::Low,
+            ),
+            action(
+                "ServiceInstalled",
+                "Service installed",
+                "System",
+                "Service Installed",
+                Level::Low,
+            ),
+            action(
+                "PowerShellCommand",
+                "PowerShell command",
+                "System",
+                "Command Executed",
+                Level::Informational,
+            ),
+            action(
+                "ProcessCreatedUsingWmiQuery",
+                "Process created through WMI",
+                "System",
+                "Process Creation",
+                Level::Low,
+            ),
+            action(
+                "CreateRemoteThreadApiCall",
+                "Remote thread created",
+                "Suspicious Activity",
+                "Process Injection",
+                Level::Medium,
+            ),
+            action(
+                "OpenProcessApiCall",
+                "Process opened",
+                "System",
+                "Process Access",
+                Level::Informational,
+            ),
+            action(
+                "NamedPipeEvent",
+                "Named pipe event",
+                "System",
+                "Inter-Process Communication",
+                Level::Informational,
+            ),
+            action(
+                "LdapSearch",
+                "LDAP search",
+                "Recon",
+                "Directory Query",
+                Level::Informational,
+            ),
+            action(
+                "DnsQueryResponse",
+                "DNS query answered",
+                "Application",
+                "DNS In Progress",
+                Level::Informational,
+            ),
+            action(
+                "UsbDriveMounted",
+                "USB drive mounted",
+                "System",
+                "Device Mounted",
+                Level::Low,
+            ),
+            action(
+                "UserAccountCreated",
+                "Local account created",
+                "Authentication",
+                "User Account Added",
+                Level::Medium,
+            ),
+            action(
+                "UserAccountAddedToLocalGroup",
+                "Account added to a local group",
+                "Authentication",
+                "Group Member Added",
+                Level::Medium,
+            ),
+            action(
+                "TamperingAttempt",
+                "Tampering attempt",
+                "Suspicious Activity",
+                "Tampering Attempt",
+                Level::High,
+            ),
+            action(
+                "BrowserLaunchedToOpenUrl",
+                "Browser opened a URL",
+                "Application",
+                "Web In Progress",
+                Level::Informational,
+            ),
+            action(
+                "*",
+                "Device event",
+                "System",
+                "Device Event",
+                Level::Informational,
+            ),
+        ],
+        fields: &[
+            ENVELOPE,
+            DEVICE,
+            CREATED_PROCESS,
+            FILE,
+            CONNECTION,
+            REGISTRY,
+            INITIATOR,
+        ],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: BASE_EVENT,
+        sourcetype: "ms:defender:advancedhunting:deviceevents",
+        cim_model: "Endpoint",
+        product: MDE,
+    },
+    Table {
+        name: "DeviceInfo",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: None,
+        actions: &[action(
+            "",
+            "Device inventory",
+            "System",
+            "Asset Inventory",
+            Level::Informational,
+        )],
+        fields: &[ENVELOPE, DEVICE, DEVICE_INFO],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: INVENTORY_INFO,
+        sourcetype: "ms:defender:advancedhunting:deviceinfo",
+        cim_model: "Inventory",
+        product: MDE,
+    },
+    Table {
+        name: "DeviceNetworkInfo",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: None,
+        actions: &[action(
+            "",
+            "Device network configuration",
+            "System",
+            "Asset Inventory",
+            Level::Informational,
+        )],
+        fields: &[ENVELOPE, DEVICE, NETWORK_INFO],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: INVENTORY_INFO,
+        sourcetype: "ms:defender:advancedhunting:devicenetworkinfo",
+        cim_model: "Inventory",
+        product: MDE,
+    },
+    Table {
+        name: "DeviceFileCertificateInfo",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: None,
+        actions: &[action(
+            "",
+            "File certificate",
+            "Audit",
+            "Certificate Information",
+            Level::Informational,
+        )],
+        fields: &[ENVELOPE, DEVICE, CERTIFICATE],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: BASE_EVENT,
+        sourcetype: "ms:defender:advancedhunting:devicefilecertificateinfo",
+        cim_model: "Certificates",
+        product: MDE,
+    },
+    Table {
+        name: "EmailEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: None,
+        actions: &[action(
+            "",
+            "Email delivered",
+            "Application",
+            "Mail",
+            Level::Informational,
+        )],
+        fields: &[ENVELOPE, EMAIL, EMAIL_COUNTS],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: EMAIL_ACTIVITY,
+        sourcetype: "ms:defender:advancedhunting:emailevents",
+        cim_model: "Email",
+        product: MDO,
+    },
+    Table {
+        name: "EmailUrlInfo",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: None,
+        actions: &[action(
+            "",
+            "URL in an email",
+            "Application",
+            "Mail",
+            Level::Informational,
+        )],
+        fields: &[ENVELOPE, EMAIL, URL],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: EMAIL_URL_ACTIVITY,
+        sourcetype: "ms:defender:advancedhunting:emailurlinfo",
+        cim_model: "Email",
+        product: MDO,
+    },
+    Table {
+        name: "EmailAttachmentInfo",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: None,
+        actions: &[action(
+            "",
+            "Email attachment",
+            "Application",
+            "Mail",
+            Level::Informational,
+        )],
+        fields: &[ENVELOPE, EMAIL, ATTACHMENT],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: EMAIL_FILE_ACTIVITY,
+        sourcetype: "ms:defender:advancedhunting:emailattachmentinfo",
+        cim_model: "Email",
+        product: MDO,
+    },
+    Table {
+        name: "EmailPostDeliveryEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[
+            action(
+                "Phish ZAP",
+                "Phishing removed after delivery",
+                "Malware",
+                "Phishing Removed",
+                Level::Medium,
+            )
+            .cim_action("quarantined"),
+            action(
+                "Malware ZAP",
+                "Malware removed after delivery",
+                "Malware",
+                "Malware Removed",
+                Level::High,
+            )
+            .cim_action("quarantined"),
+            action(
+                "Spam ZAP",
+                "Spam removed after delivery",
+                "Application",
+                "Mail",
+                Level::Low,
+            )
+            .cim_action("quarantined"),
+            action(
+                "Manual remediation",
+                "Message remediated by an administrator",
+                "Application",
+                "Mail",
+                Level::Low,
+            )
+            .cim_action("deleted"),
+            action(
+                "*",
+                "Post-delivery event",
+                "Application",
+                "Mail",
+                Level::Low,
+            ),
+        ],
+        fields: &[ENVELOPE, EMAIL, POST_DELIVERY],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: EMAIL_ACTIVITY.activity(99, "Other"),
+        sourcetype: "ms:defender:advancedhunting:emailpostdeliveryevents",
+        cim_model: "Email",
+        product: MDO,
+    },
+    Table {
+        name: "UrlClickEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[
+            action(
+                "ClickAllowed",
+                "URL click allowed",
+                "Application",
+                "Web In Progress",
+                Level::Informational,
+            )
+            .cim_action("allowed"),
+            action(
+                "ClickBlocked",
+                "URL click blocked",
+                "Access",
+                "Web Deny",
+                Level::Medium,
+            )
+            .cim_action("blocked"),
+            action(
+                "ClickBlockedByTenantPolicy",
+                "URL click blocked by policy",
+                "Access",
+                "Web Deny",
+                Level::Low,
+            )
+            .cim_action("blocked"),
+            action(
+                "UrlScanInProgress",
+                "URL click held for scanning",
+                "Application",
+                "Web In Progress",
+                Level::Informational,
+            ),
+            action(
+                "UrlErrorPage",
+                "URL click showed an error page",
+                "Application",
+                "Web In Progress",
+                Level::Low,
+            ),
+            action(
+                "*",
+                "URL click",
+                "Application",
+                "Web In Progress",
+                Level::Informational,
+            ),
+        ],
+        fields: &[ENVELOPE, URL_CLICK],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: EMAIL_URL_ACTIVITY.activity(99, "Other"),
+        sourcetype: "ms:defender:advancedhunting:urlclickevents",
+        cim_model: "Web",
+        product: MDO,
+    },
+    Table {
+        name: "IdentityLogonEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: LOGON_ACTIONS,
+        fields: &[ENVELOPE, IDENTITY],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: AUTHENTICATION,
+        sourcetype: "ms:defender:advancedhunting:identitylogonevents",
+        cim_model: "Authentication",
+        product: MDI,
+    },
+    Table {
+        name: "IdentityQueryEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[
+            action(
+                "LDAP query",
+                "LDAP query",
+                "Recon",
+                "Directory Query",
+                Level::Informational,
+            ),
+            action(
+                "DNS query",
+                "DNS query",
+                "Application",
+                "DNS In Progress",
+                Level::Informational,
+            ),
+            action(
+                "SAMR query",
+                "SAM-R query",
+                "Recon",
+                "Account Enumeration",
+                Level::Low,
+            ),
+            action(
+                "*",
+                "Directory query",
+                "Recon",
+                "Directory Query",
+                Level::Informational,
+            ),
+        ],
+        fields: &[ENVELOPE, IDENTITY, QUERY],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: BASE_EVENT,
+        sourcetype: "ms:defender:advancedhunting:identityqueryevents",
+        cim_model: "Change",
+        product: MDI,
+    },
+    Table {
+        name: "IdentityDirectoryEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[
+            action(
+                "Account Password changed",
+                "Account password changed",
+                "Authentication",
+                "User Account Changed",
+                Level::Low,
+            )
+            .ocsf(ACCOUNT_CHANGE.activity(4, "Password Change")),
+            action(
+                "Account disabled",
+                "Account disabled",
+                "Authentication",
+                "User Account Changed",
+                Level::Low,
+            )
+            .ocsf(ACCOUNT_CHANGE.activity(5, "Disable")),
+            action(
+                "Account enabled",
+                "Account enabled",
+                "Authentication",
+                "User Account Changed",
+                Level::Low,
+            )
+            .ocsf(ACCOUNT_CHANGE.activity(2, "Enable")),
+            action(
+                "Group Membership changed",
+                "Group membership changed",
+                "Authentication",
+                "Group Changed",
+                Level::Medium,
+            )
+            .ocsf(ACCOUNT_CHANGE.activity(99, "Other")),
+            action(
+                "*",
+                "Directory change",
+                "Authentication",
+                "User Account Changed",
+                Level::Low,
+            ),
+        ],
+        fields: &[ENVELOPE, IDENTITY, DIRECTORY_CHANGE],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: ACCOUNT_CHANGE,
+        sourcetype: "ms:defender:advancedhunting:identitydirectoryevents",
+        cim_model: "Change",
+        product: MDI,
+    },
+    Table {
+        name: "CloudAppEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[action(
+            "*",
+            "Cloud app activity",
+            "Audit",
+            "Cloud Application Activity",
+            Level::Informational,
+        )],
+        fields: &[ENVELOPE, CLOUD_APP],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: API_ACTIVITY,
+        sourcetype: "ms:defender:advancedhunting:cloudappevents",
+        cim_model: "Change",
+        product: MDA,
+    },
+];
+
+/// The logon outcomes, shared by the device and identity logon tables.
+const LOGON_ACTIONS: &[super::model::Action] = &[
+    action(
+        "LogonSuccess",
+        "Logon succeeded",
+        "Authentication",
+        "Host Login Succeeded",
+        Level::Informational,
+    )
+    .ocsf(AUTHENTICATION.activity(1, "Logon").with_status(1))
+    .cim_action("success"),
+    action(
+        "LogonFailed",
+        "Logon failed",
+        "Authentication",
+        "Host Login Failed",
+        Level::Low,
+    )
+    .ocsf(AUTHENTICATION.activity(1, "Logon").with_status(2))
+    .cim_action("failure"),
+    action(
+        "LogonAttempted",
+        "Logon attempted",
+        "Authentication",
+        "Host Login Attempt",
+        Level::Informational,
+    )
+    .ocsf(AUTHENTICATION.activity(1, "Logon")),
+    action(
+        "*",
+        "Logon event",
+        "Authentication",
+        "Authentication Event",
+        Level::Informational,
+    ),
+];
+
+/// A file event's request: who asked for it over the network (SMB).
+const REQUEST: &[Field] = &[
+    from(&["RequestSourceIP"])
+        .cef("dst")
+        .leef("RequestSourceIP")
+        .cim("src_ip"),
+    from(&["RequestAccountName"])
+        .leef("RequestAccountName")
+        .cim("src_user"),
+    from(&["ShareName"]).leef("ShareName").cim("file_share"),
+];
+
+/// A loaded image (DeviceImageLoadEvents).
+const MODULE: &[Field] = &[
+    from(&["FileName"])
+        .cef("fname")
+        .leef("FileName")
+        .cim("file_name"),
+    from(&["FolderPath"])
+        .cef("filePath")
+        .leef("FolderPath")
+        .cim("file_path")
+        .ocsf("module.file.path"),
+    from(&["SHA256"])
+        .cef("fileHash")
+        .leef("SHA256")
+        .cim("file_hash")
+        .ocsf("module.file.hashes")
+        .kind(Kind::Hash(3)),
+    from(&["SHA1"])
+        .leef("SHA1")
+        .ocsf("module.file.hashes")
+        .kind(Kind::Hash(2)),
+    from(&["MD5"])
+        .leef("MD5")
+        .ocsf("module.file.hashes")
+        .kind(Kind::Hash(1)),
+];
+
+/// OCSF `os.type_id` per Defender `OSPlatform` (100 Windows, 200 Linux, 201 Android, 300
+/// macOS, 301 iOS); other platforms get 99, Other.
+const OS_TYPES: &[(&str, i64)] = &[
+    ("Windows", 100),
+    ("Windows7", 100),
+    ("Windows8", 100),
+    ("Windows8.1", 100),
+    ("Windows10", 100),
+    ("Windows11", 100),
+    ("WindowsServer2008R2", 100),
+    ("WindowsServer2012", 100),
+    ("WindowsServer2012R2", 100),
+    ("WindowsServer2016", 100),
+    ("WindowsServer2019", 100),
+    ("WindowsServer2022", 100),
+    ("WindowsServer2025", 100),
+    ("Linux", 200),
+    ("Android", 201),
+    ("macOS", 300),
+    ("iOS", 301),
+];
+
+/// A device's inventory record.
+const DEVICE_INFO: &[Field] = &[
+    from(&["OSPlatform"])
+        .cef_custom("cs4", "OSPlatform")
+        .leef("OSPlatform")
+        .cim("os")
+        .ocsf("device.os.name"),
+    from(&["OSPlatform"])
+        .ocsf("device.os.type_id")
+        .kind(Kind::Lookup(OS_TYPES)),
+    from(&["OSVersion"])
+        .leef("OSVersion")
+        .cim("os_version")
+        .ocsf("device.os.version"),
+    from(&["OSBuild"])
+        .leef("OSBuild")
+        .ocsf("device.os.build")
+        .kind(Kind::Text),
+    from(&["PublicIP"])
+        .cef("dvc")
+        .leef("src")
+        .cim("ip")
+        .ocsf("device.ip"),
+    from(&["ClientVersion"])
+        .leef("ClientVersion")
+        .cim("vendor_product_version"),
+    from(&["Model"]).leef("Model").ocsf("device.model"),
+    from(&["Vendor"]).leef("Vendor").ocsf("device.vendor_name"),
+    from(&["ExposureLevel"])
+        .leef("ExposureLevel")
+        .cim("priority"),
+    from(&["OnboardingStatus"])
+        .leef("OnboardingStatus")
+        .cim("status"),
+    from(&["LoggedOnUsers"])
+        .leef("LoggedOnUsers")
+        .cim("logged_on_users")
+        .kind(Kind::Json),
+];
+
+/// A device's network adapter record.
+const NETWORK_INFO: &[Field] = &[
+    from(&["MacAddress"])
+        .cef("dvcmac")
+        .leef("srcMAC")
+        .cim("mac")
+        .ocsf("device.mac"),
+    from(&["NetworkAdapterName"])
+        .leef("NetworkAdapterName")
+        .cim("interface")
+        .ocsf("device.interface_name"),
+    from(&["IPAddresses"])
+        .cef_custom("cs4", "IPAddresses")
+        .leef("IPAddresses")
+        .cim("ip")
+        .kind(Kind::Json),
+    from(&["DefaultGateways"])
+        .leef("DefaultGateways")
+        .kind(Kind::Json),
+    from(&["ConnectedNetworks"])
+        .leef("ConnectedNetworks")
+        .kind(Kind::Json),
+    from(&["NetworkAdapterStatus"])
+        .leef("NetworkAdapterStatus")
+        .cim("status"),
+];
+
+/// A file's signing certificate.
+const CERTIFICATE: &[Field] = &[
+    from(&["SHA1"])
+        .cef("fileHash")
+        .leef("SHA1")
+        .cim("file_hash"),
+    from(&["Signer"])
+        .cef_custom("cs4", "Signer")
+        .leef("Signer")
+        .cim("ssl_subject_common_name"),
+    from(&["Issuer"])
+        .leef("Issuer")
+        .cim("ssl_issuer_common_name"),
+    from(&["CertificateSerialNumber"])
+        .leef("CertificateSerialNumber")
+        .cim("ssl_serial"),
+    from(&["IsTrusted"]).leef("IsTrusted").cim("ssl_is_valid"),
+    from(&["CertificateExpirationTime"])
+        .leef("CertificateExpirationTime")
+        .cim("ssl_end_time"),
+];
+
+/// EmailEvents' counts and policies.
+const EMAIL_COUNTS: &[Field] = &[
+    from(&["SenderDisplayName"])
+        .leef("SenderDisplayName")
+        .cim("src_user_name"),
+    from(&["EmailDirection"])
+        .ocsf("direction_id")
+        .kind(Kind::Lookup(&[
+            ("Inbound", 1),
+            ("Outbound", 2),
+            ("Intra-org", 3),
+        ])),
+    from(&["DeliveryLocation"])
+        .leef("DeliveryLocation")
+        .cim("delivery_location"),
+    from(&["AttachmentCount"])
+        .leef("AttachmentCount")
+        .cim("file_count")
+        .kind(Kind::Integer),
+    from(&["UrlCount"])
+        .leef("UrlCount")
+        .cim("url_count")
+        .kind(Kind::Integer),
+    from(&["DetectionMethods"])
+        .leef("DetectionMethods")
+        .kind(Kind::Json),
+    from(&["AuthenticationDetails"])
+        .leef("AuthenticationDetails")
+        .kind(Kind::Json),
+];
+
+/// EmailUrlInfo's URL.
+const URL: &[Field] = &[
+    from(&["Url"])
+        .cef("request")
+        .leef("url")
+        .cim("url")
+        .ocsf("url.url_string"),
+    from(&["UrlDomain"])
+        .cef("dhost")
+        .leef("UrlDomain")
+        .cim("url_domain")
+        .ocsf("url.hostname"),
+    from(&["UrlLocation"]).leef("UrlLocation"),
+];
+
+/// EmailAttachmentInfo's file.
+const ATTACHMENT: &[Field] = &[
+    from(&["FileName"])
+        .cef("fname")
+        .leef("FileName")
+        .cim("file_name")
+        .ocsf("file.name"),
+    from(&["FileType"])
+        .cef("fileType")
+        .leef("FileType")
+        .cim("file_type")
+        .ocsf("file.mime_type"),
+    from(&["SHA256"])
+        .cef("fileHash")
+        .leef("SHA256")
+        .cim("file_hash")
+        .ocsf("file.hashes")
+        .kind(Kind::Hash(3)),
+    from(&["FileSize"])
+        .cef("fsize")
+        .leef("FileSize")
+        .cim("file_size")
+        .ocsf("file.size")
+        .kind(Kind::Integer),
+    from(&["ThreatNames"])
+        .leef("ThreatNames")
+        .cim("signature_extra"),
+];
+
+/// EmailPostDeliveryEvents' remediation.
+const POST_DELIVERY: &[Field] = &[
+    from(&["ActionTrigger"])
+        .leef("ActionTrigger")
+        .cim("action_trigger"),
+    from(&["ActionResult"])
+        .cef("outcome")
+        .leef("ActionResult")
+        .cim("result"),
+    from(&["DeliveryLocation"])
+        .leef("DeliveryLocation")
+        .cim("delivery_location"),
+];
+
+/// UrlClickEvents' click.
+const URL_CLICK: &[Field] = &[
+    from(&["Url"])
+        .cef("request")
+        .leef("url")
+        .cim("url")
+        .ocsf("url.url_string"),
+    from(&["AccountUpn"])
+        .cef("suser")
+        .leef("usrName")
+        .cim("user"),
+    from(&["IPAddress"]).cef("src").leef("src").cim("src"),
+    from(&["NetworkMessageId"])
+        .cef("externalId")
+        .leef("NetworkMessageId")
+        .cim("message_id")
+        .ocsf("email_uid"),
+    from(&["Workload"]).cef("app").leef("Workload").cim("app"),
+    from(&["ThreatTypes"])
+        .cef_custom("cs1", "ThreatTypes")
+        .leef("ThreatTypes")
+        .cim("category"),
+    from(&["DetectionMethods"])
+        .leef("DetectionMethods")
+        .kind(Kind::Json),
+    from(&["IsClickedThrough"])
+        .leef("IsClickedThrough")
+        .cim("clicked_through"),
+    from(&["ReportId"])
+        .cef_custom("cs3", "ReportId")
+        .leef("ReportId")
+        .cim("event_id")
+        .ocsf("metadata.uid")
+        .kind(Kind::Text),
+];
+
+/// IdentityQueryEvents' query.
+const QUERY: &[Field] = &[
+    from(&["QueryType"])
+        .cef_custom("cs1", "QueryType")
+        .leef("QueryType")
+        .cim("object_category"),
+    from(&["QueryTarget"])
+        .cef_custom("cs2", "QueryTarget")
+        .leef("QueryTarget")
+        .cim("object"),
+    from(&["Query"]).leef("Query").cim("query"),
+];
+
+/// IdentityDirectoryEvents' target.
+const DIRECTORY_CHANGE: &[Field] = &[
+    from(&["TargetAccountUpn"])
+        .cef_custom("cs1", "TargetAccountUpn")
+        .leef("TargetAccountUpn")
+        .cim("object"),
+    from(&["TargetAccountDisplayName"])
+        .leef("TargetAccountDisplayName")
+        .cim("object_name"),
+];
+
+/// CloudAppEvents' activity.
+const CLOUD_APP: &[Field] = &[
+    from(&["Application"])
+        .cef("app")
+        .leef("Application")
+        .cim("app")
+        .ocsf("api.service.name"),
+    from(&["ActionType"]).ocsf("api.operation"),
+    from(&["AccountDisplayName", "AccountObjectId"])
+        .cef("suser")
+        .leef("usrName")
+        .cim("user")
+        .ocsf("actor.user.name"),
+    from(&["AccountObjectId"])
+        .leef("AccountObjectId")
+        .cim("user_id")
+        .ocsf("actor.user.uid"),
+    from(&["IPAddress"])
+        .cef("src")
+        .leef("src")
+        .cim("src")
+        .ocsf("src_endpoint.ip"),
+    from(&["CountryCode"])
+        .leef("CountryCode")
+        .cim("src_country"),
+    from(&["UserAgent"])
+        .cef("requestClientApplication")
+        .leef("UserAgent")
+        .cim("http_user_agent"),
+    from(&["ObjectName"])
+        .cef_custom("cs1", "ObjectName")
+        .leef("ObjectName")
+        .cim("object"),
+    from(&["ObjectType"])
+        .leef("ObjectType")
+        .cim("object_category"),
+    from(&["ActivityType"])
+        .cef_custom("cs4", "ActivityType")
+        .leef("ActivityType")
+        .cim("command"),
+    from(&["ReportId"])
+        .cef_custom("cs3", "ReportId")
+        .leef("ReportId")
+        .cim("event_id")
+        .ocsf("metadata.uid")
+        .kind(Kind::Text),
+    from(&["RawEventData"])
+        .cef_custom("cs5", "RawEventData")
+        .leef("RawEventData")
+        .kind(Kind::Json),
+];

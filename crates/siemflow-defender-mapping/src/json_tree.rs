@@ -1,0 +1,267 @@
+//! An ordered JSON document built from exact pieces, for the JSON formats.
+//!
+//! `serde_json::Value` would sort keys and turn integers above 64 bits into floats; here leaves
+//! are JSON text copied from the record (compacted, never re-parsed), keys keep the order the
+//! mapping writes them in, and dotted paths (`actor.process.pid`) create the objects on the way.
+
+use std::fmt::Write;
+
+/// A JSON value under construction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    /// Complete JSON text (a string, number, boolean, or a compacted object or array).
+    Raw(String),
+    /// An object, keys in insertion order.
+    Object(Object),
+    /// An array.
+    Array(Vec<Node>),
+}
+
+impl Node {
+    /// A JSON string.
+    pub fn string(text: &str) -> Node {
+        Node::Raw(serde_json::Value::from(text).to_string())
+    }
+
+    /// Any `serde_json::Value` (for values the mapping computes, not copied ones).
+    pub fn value(value: &serde_json::Value) -> Node {
+        Node::Raw(value.to_string())
+    }
+
+    /// JSON text received from elsewhere, compacted (whitespace between tokens removed) so the
+    /// document stays on one line.
+    pub fn raw(json: &str) -> Node {
+        let mut out = String::with_capacity(json.len());
+        compact(json, &mut out);
+        Node::Raw(out)
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Node::Raw(text) => out.push_str(text),
+            Node::Object(object) => object.write(out),
+            Node::Array(items) => {
+                out.push('[');
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    item.write(out);
+                }
+                out.push(']');
+            }
+        }
+    }
+}
+
+/// A JSON object, keys in insertion order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Object(Vec<(String, Node)>);
+
+impl Object {
+    /// An empty object.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value at a top-level key.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, node)| node)
+    }
+
+    /// Sets a top-level key, replacing its value.
+    pub fn set(&mut self, key: &str, node: Node) {
+        match self.0.iter_mut().find(|(name, _)| name == key) {
+            Some(entry) => entry.1 = node,
+            None => self.0.push((key.to_string(), node)),
+        }
+    }
+
+    /// Puts `node` at a dotted path unless something is there already (the first mapping of a
+    /// path wins). False when the path is taken, or crosses a value that is not an object.
+    pub fn insert_path(&mut self, path: &str, node: Node) -> bool {
+        match path.split_once('.') {
+            None => {
+                if self.get(path).is_some() {
+                    return false;
+                }
+                self.0.push((path.to_string(), node));
+                true
+            }
+            Some((head, rest)) => match self.child(head) {
+                Some(child) => child.insert_path(rest, node),
+                None => false,
+            },
+        }
+    }
+
+    /// Appends `node` to the array at a dotted path, creating it.
+    pub fn push_path(&mut self, path: &str, node: Node) -> bool {
+        let (parent, key) = match path.rsplit_once('.') {
+            Some((parent, key)) => (self.object_at(parent), key),
+            None => (Some(self), path),
+        };
+        let Some(parent) = parent else { return false };
+        match parent.0.iter_mut().find(|(name, _)| name == key) {
+            Some((_, Node::Array(items))) => {
+                items.push(node);
+                true
+            }
+            Some(_) => false,
+            None => {
+                parent.0.push((key.to_string(), Node::Array(vec![node])));
+                true
+            }
+        }
+    }
+
+    /// Whether a dotted path holds a value.
+    pub fn contains_path(&self, path: &str) -> bool {
+        match path.split_once('.') {
+            None => self.get(path).is_some(),
+            Some((head, rest)) => match self.get(head) {
+                Some(Node::Object(child)) => child.contains_path(rest),
+                _ => false,
+            },
+        }
+    }
+
+    /// The object at a dotted path, created where missing; `None` when a value that is not an
+    /// object is in the way.
+    fn object_at(&mut self, path: &str) -> Option<&mut Object> {
+        match path.split_once('.') {
+            None => self.child(path),
+            Some((head, rest)) => self.child(head)?.object_at(rest),
+        }
+    }
+
+    fn child(&mut self, key: &str) -> Option<&mut Object> {
+        let index = match self.0.iter().position(|(name, _)| name == key) {
+            Some(index) => index,
+            None => {
+                self.0.push((key.to_string(), Node::Object(Object::new())));
+                self.0.len() - 1
+            }
+        };
+        match &mut self.0[index].1 {
+            Node::Object(object) => Some(object),
+            // `{}` from a default is an empty object too.
+            node @ Node::Raw(_) if *node == Node::Raw("{}".into()) => {
+                *node = Node::Object(Object::new());
+                match node {
+                    Node::Object(object) => Some(object),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Calls `visit` with the key and the object of every object below this one, outermost
+    /// first.
+    pub fn visit_objects(&mut self, visit: &mut impl FnMut(&str, &mut Object)) {
+        for (key, node) in &mut self.0 {
+            match node {
+                Node::Object(object) => {
+                    visit(key, object);
+                    object.visit_objects(visit);
+                }
+                Node::Array(items) => {
+                    for item in items {
+                        if let Node::Object(object) = item {
+                            visit(key, object);
+                            object.visit_objects(visit);
+                        }
+                    }
+                }
+                Node::Raw(_) => {}
+            }
+        }
+    }
+
+    /// Whether the object has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The document as compact JSON text.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(256);
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        out.push('{');
+        for (index, (key, node)) in self.0.iter().enumerate() {
+            if index > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{}", serde_json::Value::from(key.as_str()));
+            out.push(':');
+            node.write(out);
+        }
+        out.push('}');
+    }
+}
+
+/// Copies valid JSON text without the whitespace between tokens.
+pub fn compact(json: &str, out: &mut String) {
+    let json = json.trim();
+    if !json.contains(['\n', '\r', '\t', ' ']) {
+        out.push_str(json);
+        return;
+    }
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !matches!(c, ' ' | '\n' | '\r' | '\t') {
+            out.push(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_build_objects_in_order_and_the_first_value_wins() {
+        let mut doc = Object::new();
+        assert!(doc.insert_path("b", Node::raw("1")));
+        assert!(doc.insert_path("a.x", Node::string("q\"")));
+        assert!(!doc.insert_path("a.x", Node::raw("2")));
+        assert!(
+            !doc.insert_path("b.c", Node::raw("3")),
+            "b is not an object"
+        );
+        assert!(doc.push_path("a.h", Node::raw("4")));
+        assert!(doc.push_path("a.h", Node::raw("5")));
+        assert!(doc.contains_path("a.x"));
+        assert!(!doc.contains_path("a.y"));
+        assert_eq!(doc.to_json(), r#"{"b":1,"a":{"x":"q\"","h":[4,5]}}"#);
+    }
+
+    #[test]
+    fn compacting_keeps_strings_and_exact_numbers() {
+        let node = Node::raw("{ \"a b\" : [ 1 ,\n 18446744073709551617 ], \"c\":\"x \\\" y\" }");
+        assert_eq!(
+            node,
+            Node::Raw(r#"{"a b":[1,18446744073709551617],"c":"x \" y"}"#.into())
+        );
+    }
+}

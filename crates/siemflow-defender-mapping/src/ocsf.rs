@@ -1,0 +1,229 @@
+//! OCSF 1.5.0 (`builtin:defender-ocsf`): one JSON event per record.
+//!
+//! The class is the event type's, else the table's (Detection Finding for alerts and incidents;
+//! Process, File System, Module, Network, Authentication, Account Change, Registry, Email,
+//! Inventory and API Activity for the streaming tables; Base Event for unknown records). Every
+//! event has the classification attributes (`class_uid`, `activity_id`, `type_uid`,
+//! `category_uid` and their names), `severity_id`, `time` (epoch ms; 0 when the record has no
+//! time), `message`, `metadata` (`version`, `product`, `log_name` the table, `event_code` the
+//! event id, `tenant_uid`), the table's fields at their OCSF paths, and `unmapped` with the other
+//! columns. Objects OCSF requires an attribute of that Defender has no column for get the
+//! "Unknown" value (`type_id: 0`, or 99 "Other" where the schema has no Unknown), so every event
+//! validates against the schema. A field whose attribute the class does not have stays in
+//! `unmapped`; `actor` and `device` on a class without them come with the host profile
+//! (`metadata.profiles: ["host"]`).
+
+use serde::Deserialize;
+use serde_json::Value;
+use siemflow_plugin_sdk::Output;
+
+use crate::catalog::model::OCSF_HOST_PROFILE;
+use crate::catalog::{Kind, OcsfClass};
+use crate::json_tree::{Node, Object};
+use crate::json_value::typed;
+use crate::options::{self, Common, Severities};
+use crate::plugin::Format;
+use crate::subject::Subject;
+
+/// The OCSF schema version the events follow.
+pub const OCSF_VERSION: &str = "1.5.0";
+
+/// The OCSF plugin's own options (none yet: a misspelt common option is an error).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OcsfOptions {}
+
+/// The OCSF format.
+#[derive(Debug)]
+pub struct OcsfFormat {
+    common: Common,
+    severities: Severities<u8>,
+}
+
+/// Defender levels as OCSF `severity_id` (0 Unknown, 1 Informational, 2 Low, 3 Medium, 4 High).
+const DEFAULT_SEVERITIES: [u8; 5] = [0, 1, 2, 3, 4];
+
+/// OCSF's severity names by `severity_id` (0–6).
+const SEVERITY_NAMES: [&str; 7] = [
+    "Unknown",
+    "Informational",
+    "Low",
+    "Medium",
+    "High",
+    "Critical",
+    "Fatal",
+];
+
+/// Attributes OCSF requires inside objects of these names, with their "Unknown" values, for
+/// objects the mapping created without them.
+const REQUIRED_IN_OBJECTS: &[(&str, &str, &str)] = &[
+    ("device", "type_id", "0"),
+    ("file", "type_id", "1"),
+    ("module", "load_type_id", "99"),
+    ("file_result", "type_id", "1"),
+    ("os", "type_id", "99"),
+    ("os", "name", "\"\""),
+    ("analytic", "type_id", "0"),
+    ("connection_info", "direction_id", "0"),
+    ("api", "operation", "\"\""),
+    ("finding_info", "uid", "\"\""),
+    ("finding_info", "title", "\"\""),
+];
+
+impl Format for OcsfFormat {
+    fn new(config: Value) -> Result<Self, String> {
+        let (common, OcsfOptions {}) = options::parse::<OcsfOptions>(config)?;
+        let severities = common.severities(
+            DEFAULT_SEVERITIES,
+            |value| value.as_u64().filter(|id| *id <= 6).map(|id| id as u8),
+            "an OCSF severity_id from 0 to 6",
+        )?;
+        Ok(Self { common, severities })
+    }
+
+    fn render(&self, subject: &Subject<'_>, _size: usize) -> Output {
+        let class = subject.action.ocsf.unwrap_or(subject.table.ocsf);
+        let mut event = Object::new();
+        classify(&mut event, &class);
+        let severity = *self.severities.of(subject.level);
+        event.set("severity_id", Node::Raw(severity.to_string()));
+        event.set(
+            "severity",
+            Node::string(SEVERITY_NAMES[usize::from(severity).min(6)]),
+        );
+        let time = subject.time.map_or(0, |time| time.unix_millis());
+        event.set("time", Node::Raw(time.to_string()));
+        let title = subject.title();
+        event.set(
+            "message",
+            Node::string(title.as_deref().unwrap_or(subject.action.name)),
+        );
+        if let Some(status_id) = class.status_id {
+            event.set("status_id", Node::Raw(status_id.to_string()));
+        }
+        event.set("metadata", Node::Object(self.metadata(subject)));
+
+        let used = subject.map_fields(
+            |field| field.ocsf.filter(|path| class.allows(path)),
+            |field, path, value| {
+                let Some(node) = typed(field.kind, &value, true) else {
+                    return false;
+                };
+                match field.kind {
+                    Kind::Hash(algorithm_id) => {
+                        let mut object = Object::new();
+                        object.set("algorithm_id", Node::Raw(algorithm_id.to_string()));
+                        object.set("value", node);
+                        event.push_path(path, Node::Object(object))
+                    }
+                    _ => event.insert_path(path, node),
+                }
+            },
+        );
+        for (path, default) in class.defaults {
+            if !event.contains_path(path) {
+                event.insert_path(path, Node::Raw((*default).to_string()));
+            }
+        }
+        complete_objects(&mut event);
+        if OCSF_HOST_PROFILE
+            .iter()
+            .any(|attribute| !class.defines(attribute) && event.get(attribute).is_some())
+        {
+            event.insert_path("metadata.profiles", Node::Raw("[\"host\"]".into()));
+        }
+
+        let mut unmapped = Object::new();
+        for (name, value) in subject.unmapped(&used) {
+            unmapped.set(name, Node::raw(value.raw()));
+        }
+        for (key, value) in &self.common.fields {
+            unmapped_or_path(&mut event, &mut unmapped, key, value);
+        }
+        if !unmapped.is_empty() {
+            event.set("unmapped", Node::Object(unmapped));
+        }
+        Output::json_text(event.to_json())
+    }
+}
+
+impl OcsfFormat {
+    /// `metadata`: schema version, product, and where the event came from.
+    fn metadata(&self, subject: &Subject<'_>) -> Object {
+        let mut product = Object::new();
+        let name = subject.product();
+        product.set(
+            "name",
+            Node::string(self.common.product.as_deref().unwrap_or(&name)),
+        );
+        product.set("vendor_name", Node::string(self.common.vendor()));
+        let mut metadata = Object::new();
+        metadata.set("version", Node::string(OCSF_VERSION));
+        metadata.set("product", Node::Object(product));
+        metadata.set("log_name", Node::string(subject.table.name));
+        metadata.set("event_code", Node::string(&subject.event_id));
+        metadata
+    }
+}
+
+/// The classification attributes of a class and activity.
+fn classify(event: &mut Object, class: &OcsfClass) {
+    event.set("class_uid", Node::Raw(class.class_uid.to_string()));
+    event.set("class_name", Node::string(class.class_name));
+    event.set("category_uid", Node::Raw(class.category_uid().to_string()));
+    event.set(
+        "category_name",
+        Node::string(category_name(class.category_uid())),
+    );
+    event.set("activity_id", Node::Raw(class.activity_id.to_string()));
+    event.set("activity_name", Node::string(class.activity_name));
+    event.set("type_uid", Node::Raw(class.type_uid().to_string()));
+    event.set(
+        "type_name",
+        Node::string(&format!("{}: {}", class.class_name, class.activity_name)),
+    );
+}
+
+/// OCSF's category names.
+fn category_name(category_uid: u32) -> &'static str {
+    match category_uid {
+        1 => "System Activity",
+        2 => "Findings",
+        3 => "Identity & Access Management",
+        4 => "Network Activity",
+        5 => "Discovery",
+        6 => "Application Activity",
+        _ => "Other",
+    }
+}
+
+/// Adds the attributes OCSF requires to objects the mapping created without them: the
+/// "Unknown" enum value, and a file's `name` from its `path`.
+fn complete_objects(event: &mut Object) {
+    event.visit_objects(&mut |key, object| {
+        if matches!(key, "file" | "file_result") && object.get("name").is_none() {
+            let name = match object.get("path") {
+                Some(Node::Raw(path)) => serde_json::from_str::<String>(path)
+                    .ok()
+                    .and_then(|path| path.rsplit(['\\', '/']).next().map(Node::string)),
+                _ => None,
+            };
+            object.set("name", name.unwrap_or_else(|| Node::string("")));
+        }
+        for (object_key, attribute, value) in REQUIRED_IN_OBJECTS {
+            if *object_key == key && object.get(attribute).is_none() {
+                object.set(attribute, Node::Raw((*value).to_string()));
+            }
+        }
+    });
+}
+
+/// A static field: a dotted path (`metadata.log_provider`) where it is free; anything else in
+/// `unmapped` under its key, so that no attribute OCSF does not define is added.
+fn unmapped_or_path(event: &mut Object, unmapped: &mut Object, key: &str, value: &str) {
+    if key.contains('.') && !event.contains_path(key) && event.insert_path(key, Node::string(value))
+    {
+        return;
+    }
+    unmapped.set(key, Node::string(value));
+}

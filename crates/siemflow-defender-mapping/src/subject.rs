@@ -1,0 +1,206 @@
+//! One record resolved against the mapping table: which table and event type it is, its event
+//! id, severity and time, and its fields as each format reads them.
+
+use std::borrow::Cow;
+
+use siemflow_plugin_sdk::record::{Field as Value, Record};
+use siemflow_plugin_sdk::timestamp::Timestamp;
+
+use crate::catalog::{self, Action, Field, GENERIC, INCIDENT, Level, Table};
+
+/// A record and what the mapping table says about it.
+#[derive(Debug)]
+pub struct Subject<'a> {
+    /// The record.
+    pub record: Record<'a>,
+    /// Its table (the generic one when siemflow does not know it).
+    pub table: &'static Table,
+    /// Its event type.
+    pub action: &'static Action,
+    /// The SIEM event id: `Table:Action` (`DeviceProcessEvents:ProcessCreated`,
+    /// `Alert:Execution`), or `Table` for tables without actions.
+    pub event_id: String,
+    /// The record's severity, else the event type's.
+    pub level: Level,
+    /// When the event happened.
+    pub time: Option<Timestamp>,
+    /// Whether siemflow knows the record's event type: its table, and its action value unless
+    /// the table lists actions and this one is not among them (it then gets the table's `*`
+    /// entry).
+    pub known: bool,
+    /// Columns read for the header (action, severity, time): never in the catch-all.
+    header_columns: Vec<&'static str>,
+}
+
+impl<'a> Subject<'a> {
+    /// Resolves a record.
+    pub fn resolve(record: Record<'a>) -> Self {
+        let (table, name, known) = match record.table() {
+            Some(name) => match catalog::streaming_table(&name) {
+                Some(table) => (table, Cow::Borrowed(table.name), true),
+                None => (&GENERIC, name, false),
+            },
+            None => match rest_table(&record) {
+                Some(table) => (table, Cow::Borrowed(table.name), true),
+                None => (&GENERIC, Cow::Borrowed(GENERIC.name), false),
+            },
+        };
+        let mut header_columns = Vec::new();
+        let action_value = table.action_column.and_then(|column| {
+            let value = action_value(&record, column)?;
+            header_columns.push(column);
+            Some(value)
+        });
+        let action = table.action_for(action_value.as_deref());
+        // A value the table does not list is a new event type (counted); a record without the
+        // column is simply of its table.
+        let known =
+            known && (action_value.is_none() || !action.is_fallback() || table.actions.len() == 1);
+        // A listed value is written as the table lists it, so that `active` (Graph) and
+        // `Active` (Defender XDR) are one event type.
+        let event_id = match &action_value {
+            Some(_) if !action.is_fallback() => format!("{name}:{}", action.value),
+            Some(value) => format!("{name}:{value}"),
+            None => name.into_owned(),
+        };
+        let level = table
+            .severity_columns
+            .iter()
+            .find_map(|column| {
+                let level = Level::parse(&record.text(column)?)?;
+                header_columns.push(column);
+                Some(level)
+            })
+            .filter(|level| *level != Level::Unknown)
+            .unwrap_or(action.severity);
+        let time = table.time_columns.iter().find_map(|column| {
+            let time = record.value(column)?.as_timestamp()?;
+            header_columns.push(column);
+            Some(time)
+        });
+        Self {
+            record,
+            table,
+            action,
+            event_id,
+            level,
+            time,
+            known,
+            header_columns,
+        }
+    }
+
+    /// The product named by the record (`ServiceSource`, `serviceSource`), else the table's.
+    pub fn product(&self) -> Cow<'a, str> {
+        ["ServiceSource", "serviceSource", "productName"]
+            .iter()
+            .find_map(|column| self.record.text(column))
+            .unwrap_or(Cow::Borrowed(self.table.product))
+    }
+
+    /// The record's own title (an alert's or incident's), if it has one.
+    pub fn title(&self) -> Option<Cow<'a, str>> {
+        ["Title", "title", "incidentName", "displayName"]
+            .iter()
+            .find_map(|column| self.record.text(column))
+            .filter(|title| !title.trim().is_empty())
+    }
+
+    /// The value of a field, from the first of its sources that has one, with that source.
+    pub fn value_of(&self, field: &Field) -> Option<(Value<'a>, &'static str)> {
+        field.sources.iter().find_map(|source| {
+            let value = match source.split_once('.') {
+                Some((object, inner)) => nested(&self.record, object, inner)?,
+                None => self.record.value(source)?,
+            };
+            let column = source.split_once('.').map_or(*source, |(object, _)| object);
+            Some((value, column))
+        })
+    }
+
+    /// Runs `write` for each field with a key in this format (`key_of`) and a value; `write`
+    /// says whether it wrote the value. Returns the columns written, for [`Subject::unmapped`].
+    pub fn map_fields(
+        &self,
+        key_of: impl Fn(&'static Field) -> Option<&'static str>,
+        mut write: impl FnMut(&'static Field, &'static str, Value<'a>) -> bool,
+    ) -> Used {
+        let mut used = Used(self.header_columns.clone());
+        for field in self.table.all_fields() {
+            let Some(key) = key_of(field) else { continue };
+            let Some((value, column)) = self.value_of(field) else {
+                continue;
+            };
+            if write(field, key, value) {
+                used.0.push(column);
+            }
+        }
+        used
+    }
+
+    /// The record's columns no format key took: `(name, value)`, nulls and empty strings left
+    /// out.
+    pub fn unmapped<'s>(&'s self, used: &'s Used) -> impl Iterator<Item = (&'s str, Value<'a>)> {
+        self.record.fields().filter(|(name, value)| {
+            !matches!(value.raw(), "null" | "\"\"") && !used.0.iter().any(|u| u == name)
+        })
+    }
+
+    /// The unmapped columns as one compact JSON object, or `None` when there are none.
+    pub fn unmapped_json(&self, used: &Used) -> Option<String> {
+        let mut out = String::new();
+        for (name, value) in self.unmapped(used) {
+            out.push(if out.is_empty() { '{' } else { ',' });
+            out.push_str(&serde_json::Value::from(name).to_string());
+            out.push(':');
+            crate::json_tree::compact(value.raw(), &mut out);
+        }
+        (!out.is_empty()).then(|| {
+            out.push('}');
+            out
+        })
+    }
+}
+
+/// The columns a format wrote.
+#[derive(Debug, Default)]
+pub struct Used(Vec<&'static str>);
+
+impl Used {
+    /// Whether this column was written.
+    pub fn contains(&self, column: &str) -> bool {
+        self.0.contains(&column)
+    }
+}
+
+/// The REST resource a top-level record is, by its shape.
+fn rest_table(record: &Record<'_>) -> Option<&'static Table> {
+    let has = |name: &str| record.get(name).is_some();
+    if has("incidentName") || (has("displayName") && has("incidentWebUrl") && !has("title")) {
+        Some(&INCIDENT)
+    } else if has("title") && (has("alertCreationTime") || has("createdDateTime")) {
+        Some(&catalog::ALERT)
+    } else {
+        None
+    }
+}
+
+/// The action column's value; a JSON array (AlertEvidence's `Categories`) gives its first item.
+fn action_value(record: &Record<'_>, column: &str) -> Option<String> {
+    let text = record.text(column)?;
+    let text = text.trim();
+    if text.starts_with('[') {
+        let items: Vec<String> = serde_json::from_str(text).ok()?;
+        return items.into_iter().find(|item| !item.is_empty());
+    }
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+/// `inner` inside the object column `object` (`relatedUser.userName`).
+fn nested<'a>(record: &Record<'a>, object: &str, inner: &str) -> Option<Value<'a>> {
+    let raw = record.value(object)?.raw();
+    if !raw.starts_with('{') {
+        return None;
+    }
+    Record::parse(raw.as_bytes()).ok()?.value(inner)
+}
