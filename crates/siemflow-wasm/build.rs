@@ -13,6 +13,7 @@ fn main() {
         "tests/plugins",
         "wit",
         "crates/siemflow-plugin-sdk",
+        "crates/siemflow-defender-mapping",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }

@@ -16,6 +16,7 @@ mod crash_recovery;
 mod delivery;
 mod disk_buffer;
 mod file_source;
+mod normalize;
 mod plugin_cli;
 mod plugins;
 mod splunk_hec;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 pub use siemflow_test_support::tls::Certificates;
 
 /// A syslog-ng program: Debian puts them in /usr/sbin, which is not on every user's PATH.
-fn program(name: &str) -> PathBuf {
+pub fn program(name: &str) -> PathBuf {
     ["/usr/sbin", "/usr/bin"]
         .into_iter()
         .map(|dir| Path::new(dir).join(name))

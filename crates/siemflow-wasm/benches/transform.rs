@@ -20,9 +20,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use defender_cef::DefenderCef;
 use siemflow_core::component::{ComponentContext, TransformConfig, TransformOutput};
 use siemflow_core::event::{Event, EventId, EventMetadata, Origin};
+use siemflow_defender_mapping::cef::CefFormat;
+use siemflow_defender_mapping::plugin::MappingPlugin;
 use siemflow_plugin_sdk::{Outcome, Plugin};
 use siemflow_wasm::WasmTransformConfig;
 use siemflow_wasm::abi;
@@ -120,7 +121,8 @@ fn main() {
 /// would (its bytes copied), the plugin called, its outputs made events by the same code as the
 /// wasm transform's.
 fn native() -> Scenario {
-    let mut plugin = siemflow_plugin_sdk::runtime::create::<DefenderCef>("{}").expect("config");
+    let mut plugin =
+        siemflow_plugin_sdk::runtime::create::<MappingPlugin<CefFormat>>("{}").expect("config");
     Box::new(move |batch, output| {
         for event in batch {
             let input = to_abi(&event);

@@ -1,0 +1,96 @@
+//! `defender-ocsf` golden events validated by pydantic-ocsf at OCSF 1.5.0, strictly (no attribute
+//! the schema does not define, outside `unmapped`), each of the class its event type maps to and
+//! with nothing of the source lost.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+use siemflow_defender_mapping::subject::Subject;
+
+use super::golden::cases;
+use super::source::{self, check_nothing_lost, events};
+use super::text_formats::{filter, python};
+use crate::support::repo_root;
+
+/// Whether a dotted path holds a value in a JSON document.
+fn has_path(document: &Value, path: &str) -> bool {
+    path.split('.')
+        .try_fold(document, |value, key| value.get(key))
+        .is_some_and(|value| !value.is_null())
+}
+
+#[test]
+fn ocsf_events_validate_with_pydantic_ocsf_1_5_0() {
+    let mut checked = 0;
+    for case in cases("defender-ocsf") {
+        let lines = case.expected();
+        let events = events(&case);
+        assert_eq!(lines.len(), events.len(), "{case:?}: one event per record");
+        let input = lines.join("\n") + "\n";
+        let verdicts: Vec<Value> = filter(
+            Command::new(python("ocsf"))
+                .arg(repo_root().join("tests/oracles/ocsf_validate.py"))
+                .arg("v1_5_0"),
+            input.as_bytes(),
+        )
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+        assert_eq!(verdicts.len(), lines.len(), "{case:?}: a verdict per event");
+        let mut problems = Vec::new();
+        for (index, event) in events.iter().enumerate() {
+            let mut line_problems = Vec::new();
+            if let Some(error) = verdicts[index].get("error") {
+                line_problems.push(format!("pydantic-ocsf: {error}"));
+            }
+            let output: Value = serde_json::from_str(&lines[index]).unwrap();
+            let subject = Subject::resolve(event.record().unwrap());
+            let class = subject.action.ocsf.unwrap_or(subject.table.ocsf);
+            if output["class_uid"] != class.class_uid {
+                line_problems.push(format!(
+                    "class_uid is {}, the event type's is {}",
+                    output["class_uid"], class.class_uid
+                ));
+            }
+            if output["metadata"]["event_code"] != subject.event_id.as_str() {
+                line_problems.push(format!(
+                    "metadata.event_code is {}",
+                    output["metadata"]["event_code"]
+                ));
+            }
+            let taken: Vec<&str> = subject
+                .table
+                .all_fields()
+                .filter_map(|field| {
+                    let path = field.ocsf?;
+                    let (_, column) = subject.value_of(field)?;
+                    has_path(&output, path).then_some(column)
+                })
+                .collect();
+            let top: BTreeMap<String, Box<RawValue>> = serde_json::from_str(&lines[index]).unwrap();
+            let catch_all = match top.get("unmapped") {
+                Some(raw) => source::catch_all(raw.get()).unwrap_or_else(|error| panic!("{error}")),
+                None => BTreeMap::new(),
+            };
+            line_problems.extend(check_nothing_lost(
+                &subject,
+                &taken,
+                &catch_all,
+                str::to_string,
+            ));
+            if !line_problems.is_empty() {
+                problems.push(format!(
+                    "line {}: {}\n  {}",
+                    index + 1,
+                    lines[index].chars().take(300).collect::<String>(),
+                    line_problems.join("\n  ")
+                ));
+            }
+            checked += 1;
+        }
+        assert!(problems.is_empty(), "{case:?}:\n{}", problems.join("\n"));
+    }
+    assert!(checked > 50, "every sample record is checked ({checked})");
+}
