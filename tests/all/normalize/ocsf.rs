@@ -80,14 +80,7 @@ fn ocsf_events_validate_with_pydantic_ocsf_1_5_0() {
                 &catch_all,
                 str::to_string,
             ));
-            if !line_problems.is_empty() {
-                problems.push(format!(
-                    "line {}: {}\n  {}",
-                    index + 1,
-                    lines[index].chars().take(300).collect::<String>(),
-                    line_problems.join("\n  ")
-                ));
-            }
+            problems.extend(source::line_report(index, &lines[index], &line_problems));
             checked += 1;
         }
         assert!(problems.is_empty(), "{case:?}:\n{}", problems.join("\n"));

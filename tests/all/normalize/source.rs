@@ -168,3 +168,16 @@ pub fn header(subject: &Subject<'_>, config: &serde_json::Value) -> (String, Str
         .unwrap_or_else(|| subject.action.name.to_string());
     (vendor, product, name)
 }
+
+/// One output line's problems as a report entry (`line N: <start of the line>` and the
+/// problems), or `None` when it has none.
+pub fn line_report(index: usize, line: &str, problems: &[String]) -> Option<String> {
+    (!problems.is_empty()).then(|| {
+        format!(
+            "line {}: {}\n  {}",
+            index + 1,
+            line.chars().take(300).collect::<String>(),
+            problems.join("\n  ")
+        )
+    })
+}

@@ -211,14 +211,7 @@ fn cef_lines_pass_lognormalizer_and_round_trip_through_cefp() {
             if line_problems.is_empty() {
                 check_cef(&config, version, event, strict, lenient, &mut line_problems);
             }
-            if !line_problems.is_empty() {
-                problems.push(format!(
-                    "line {}: {}\n  {}",
-                    index + 1,
-                    lines[index].chars().take(300).collect::<String>(),
-                    line_problems.join("\n  ")
-                ));
-            }
+            problems.extend(source::line_report(index, &lines[index], &line_problems));
             checked += 1;
         }
         assert!(problems.is_empty(), "{case:?}:\n{}", problems.join("\n"));
@@ -449,14 +442,7 @@ fn leef_lines_parse_with_the_syslog_ng_recipe_with_the_source_values() {
                 &parsed[index],
                 &mut line_problems,
             );
-            if !line_problems.is_empty() {
-                problems.push(format!(
-                    "line {}: {}\n  {}",
-                    index + 1,
-                    lines[index].chars().take(300).collect::<String>(),
-                    line_problems.join("\n  ")
-                ));
-            }
+            problems.extend(source::line_report(index, &lines[index], &line_problems));
             checked += 1;
         }
         assert!(problems.is_empty(), "{case:?}:\n{}", problems.join("\n"));
