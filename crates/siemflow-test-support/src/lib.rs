@@ -3,6 +3,8 @@
 //!
 //! - [`hec`]: a Splunk HTTP Event Collector with indexer acknowledgement and fault injection.
 //! - [`collector`]: a generic HTTP log collector (NDJSON, JSON arrays, text) for the `http` sink.
+//! - [`defender`]: the Microsoft identity platform's token endpoint and the Defender for Endpoint,
+//!   Defender XDR and Graph security alert and incident APIs, with quotas and fault injection.
 //!
 //! [`server`] holds what they share: the thread, hyper, TLS, gzip bodies, fault dice; [`tls`]
 //! makes test certificates.
@@ -11,6 +13,7 @@
 //! `siemflow` as a child process) and async ones use it alike.
 
 pub mod collector;
+pub mod defender;
 pub mod hec;
 pub mod server;
 pub mod tls;
