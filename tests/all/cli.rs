@@ -2,7 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{describe, free_port, http_get, lines, output, repo_root, siemflow, write};
+use crate::support::{
+    describe, free_port, http_get, lines, output, repo_root, send_signal, siemflow, write,
+};
 
 #[test]
 fn quickstart_writes_one_line_per_sample_record() {
@@ -230,14 +232,4 @@ fn sigterm_drains_and_commits_then_exits_zero() {
         checkpoint.contains(&format!("\"offset\":{size}")),
         "the whole file is committed on drain: {checkpoint}"
     );
-}
-
-/// Sends a signal with the `kill` command (the workspace denies `unsafe`).
-fn send_signal(pid: u32, signal: i32) -> i32 {
-    std::process::Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status()
-        .map(|status| status.code().unwrap_or(-1))
-        .unwrap_or(-1)
 }

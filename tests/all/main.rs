@@ -13,6 +13,7 @@ mod backpressure;
 mod bad_input;
 mod cli;
 mod crash_recovery;
+mod defender_rest;
 mod delivery;
 mod disk_buffer;
 mod file_source;

@@ -4,7 +4,7 @@
 //! TLS is rustls with the same configuration as the syslog sink: verification on by default,
 //! system roots or `ca_file`, an optional client certificate. The name checked is the URL's host.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reqwest::Url;
 
@@ -45,11 +45,33 @@ pub fn client(
     request_timeout: Duration,
 ) -> Result<reqwest::Client, String> {
     check_tls(url, tls)?;
-    let config = if url.scheme() == "https" {
-        tls.cloned().unwrap_or_default().config()?
+    if url.scheme() == "https" {
+        client_with(
+            &tls.cloned().unwrap_or_default(),
+            connect_timeout,
+            request_timeout,
+        )
     } else {
-        TlsOptions::untrusting()?
-    };
+        build(TlsOptions::untrusting()?, connect_timeout, request_timeout)
+    }
+}
+
+/// Builds a client for several hosts (a login host and an API host, say): `tls` applies to
+/// every https:// URL it is used with.
+pub fn client_with(
+    tls: &TlsOptions,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+) -> Result<reqwest::Client, String> {
+    tls.check()?;
+    build(tls.config()?, connect_timeout, request_timeout)
+}
+
+fn build(
+    config: rustls::ClientConfig,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .tls_backend_preconfigured(config)
         .connect_timeout(connect_timeout)
@@ -74,6 +96,22 @@ pub fn describe_error(error: reqwest::Error) -> String {
     text
 }
 
+/// The longest `Retry-After` honoured; a longer one is cut to this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// `Retry-After` as delay-seconds or an HTTP date, at most [`MAX_RETRY_AFTER`].
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    let delay = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(SystemTime::now())
+            .unwrap_or_default(),
+    };
+    Some(delay.min(MAX_RETRY_AFTER))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +128,19 @@ mod tests {
         let plain = parse_endpoint("http://127.0.0.1:8088").unwrap();
         let tls = TlsOptions::default();
         assert!(check_tls(&plain, Some(&tls)).unwrap_err().contains("https"));
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date_and_is_capped() {
+        assert_eq!(parse_retry_after(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after("86400"), Some(MAX_RETRY_AFTER));
+        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        let delay = parse_retry_after(&soon).unwrap();
+        assert!(delay <= Duration::from_secs(30) && delay >= Duration::from_secs(28));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
     }
 }

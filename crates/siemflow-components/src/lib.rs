@@ -10,8 +10,10 @@
 //! [`batching`] (requests by count, bytes and time) and [`compression`]; the retry delays are
 //! [`siemflow_core::backoff`], shared with the engine's disk buffers.
 
+pub mod azure;
 pub mod batching;
 pub mod compression;
+pub mod defender_api;
 pub mod http_client;
 pub mod sinks;
 pub mod sources;
@@ -29,6 +31,9 @@ pub fn registry() -> Registry {
     registry
         .source::<sources::file::FileSourceConfig>("file")
         .source::<sources::stdin::StdinSourceConfig>("stdin")
+        .source::<sources::defender::DefenderAlertsConfig>("defender_alerts")
+        .source::<sources::defender::DefenderIncidentsConfig>("defender_incidents")
+        .source::<sources::http_server::HttpServerConfig>("http_server")
         .transform::<transforms::filter::FilterConfig>("filter")
         .transform::<transforms::route::RouteConfig>("route")
         .transform::<transforms::dedupe::DedupeConfig>("dedupe")
@@ -37,6 +42,7 @@ pub fn registry() -> Registry {
         .sink::<sinks::file::FileSinkConfig>("file")
         .sink::<sinks::syslog::SyslogSinkConfig>("syslog")
         .sink::<sinks::splunk_hec::SplunkHecSinkConfig>("splunk_hec")
-        .sink::<sinks::http::HttpSinkConfig>("http");
+        .sink::<sinks::http::HttpSinkConfig>("http")
+        .sink::<sinks::defender_alert_update::DefenderAlertUpdateConfig>("defender_alert_update");
     registry
 }

@@ -165,6 +165,41 @@ impl TlsClient {
     }
 }
 
+/// `tls:` of a component that accepts connections (the `http_server` source).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTlsOptions {
+    /// PEM file of the server certificate and its chain.
+    pub cert_file: PathBuf,
+    /// PEM file of its private key.
+    pub key_file: PathBuf,
+}
+
+impl ServerTlsOptions {
+    /// Reads the files into a rustls server configuration.
+    pub fn config(&self) -> Result<rustls::ServerConfig, String> {
+        let chain = read_certificates(&self.cert_file)?;
+        let key = PrivateKeyDer::from_pem_file(&self.key_file).map_err(|error| {
+            format!(
+                "cannot read the key in {}: {error}",
+                self.key_file.display()
+            )
+        })?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|error| format!("cannot set up TLS: {error}"))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|error| {
+                format!(
+                    "cannot use the certificate {}: {error}",
+                    self.cert_file.display()
+                )
+            })
+    }
+}
+
 /// A client configuration builder on the ring provider with the safe protocol versions.
 fn builder() -> Result<
     (

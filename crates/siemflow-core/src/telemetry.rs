@@ -6,6 +6,7 @@
 //! [`ComponentMetrics::discarded`], ...) that count and log together, so metric names and labels are
 //! never formatted by hand and every tenant's metrics look the same.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -47,6 +48,8 @@ pub struct Telemetry {
     discarded_events: Family<ReasonLabels, Counter>,
     dead_letter_events: Family<ReasonLabels, Counter>,
     errors: Family<ReasonLabels, Counter>,
+    throttled: Family<ReasonLabels, Counter>,
+    throttled_seconds: Family<ReasonLabels, Counter<f64, AtomicU64>>,
     buffer_events: Family<ComponentLabels, Gauge>,
     buffer_bytes: Family<ComponentLabels, Gauge>,
     pending_events: Family<ComponentLabels, Gauge>,
@@ -71,6 +74,8 @@ impl Telemetry {
             discarded_events: Family::default(),
             dead_letter_events: Family::default(),
             errors: Family::default(),
+            throttled: Family::default(),
+            throttled_seconds: Family::default(),
             buffer_events: Family::default(),
             buffer_bytes: Family::default(),
             pending_events: Family::default(),
@@ -109,6 +114,16 @@ impl Telemetry {
             "component_errors",
             "Errors by type",
             telemetry.errors.clone(),
+        );
+        registry.register(
+            "component_throttled",
+            "Times a component waited before calling an API: `retry_after` (the service answered 429) or `budget` (its own rate limit)",
+            telemetry.throttled.clone(),
+        );
+        registry.register(
+            "component_throttled_seconds",
+            "Seconds a component waited before calling an API, by reason",
+            telemetry.throttled_seconds.clone(),
         );
         registry.register(
             "buffer_events",
@@ -250,6 +265,25 @@ impl ComponentMetrics {
             error_type,
             "{message}"
         );
+    }
+
+    /// The component waited `wait` before an API call: `retry_after` when the service said so
+    /// (429), `budget` when its own rate limit held it.
+    pub fn throttled(&self, reason: &str, wait: std::time::Duration) {
+        let labels = self.with_reason(reason);
+        self.families.throttled.get_or_create(&labels).inc();
+        self.families
+            .throttled_seconds
+            .get_or_create(&labels)
+            .inc_by(wait.as_secs_f64());
+    }
+
+    /// Times the component was throttled for `reason` so far.
+    pub fn throttled_count(&self, reason: &str) -> u64 {
+        self.families
+            .throttled
+            .get_or_create(&self.with_reason(reason))
+            .get()
     }
 
     /// Events entered (+) or left (-) the component's input buffer.

@@ -9,10 +9,9 @@
 //! | other 4xx | bad data | split to find the bad events; one event alone is dead-lettered |
 //! | 1xx, 3xx | unexpected | send again after backoff |
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-/// The longest `Retry-After` honoured; a longer one is cut to this.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+use crate::http_client::parse_retry_after;
 
 /// What to do with a request's events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,19 +75,6 @@ fn describe(status: u16, body: &[u8]) -> String {
     }
 }
 
-/// `Retry-After` as delay-seconds or an HTTP date, at most [`MAX_RETRY_AFTER`].
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    let delay = match value.parse::<u64>() {
-        Ok(seconds) => Duration::from_secs(seconds),
-        Err(_) => httpdate::parse_http_date(value)
-            .ok()?
-            .duration_since(SystemTime::now())
-            .unwrap_or_default(),
-    };
-    Some(delay.min(MAX_RETRY_AFTER))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,19 +118,5 @@ mod tests {
             panic!("400 is refused");
         };
         assert!(reason.ends_with("...") && reason.len() < 220, "{reason}");
-    }
-
-    #[test]
-    fn retry_after_takes_seconds_or_a_date_and_is_capped() {
-        assert_eq!(parse_retry_after(" 3 "), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("86400"), Some(MAX_RETRY_AFTER));
-        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
-        let delay = parse_retry_after(&soon).unwrap();
-        assert!(delay <= Duration::from_secs(30) && delay >= Duration::from_secs(28));
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon"), None);
     }
 }

@@ -1,0 +1,275 @@
+//! One API call, done properly: within the app's budget, with a token for the service, retried
+//! on what is worth retrying, and stopped by the component's shutdown.
+//!
+//! | answer | what happens |
+//! |---|---|
+//! | 2xx | the body |
+//! | 401 | the token is dropped and renewed, and the call made once more; a second 401 is refused |
+//! | 429 | every call of the app waits `Retry-After` (or the backoff when there is none), then again |
+//! | 408, 5xx, no answer | backoff with jitter (at least `Retry-After`), then again |
+//! | other 4xx | [`ApiError::Refused`] with the service's `error.code` and `error.message` |
+//! | token refused | [`ApiError::Auth`]: wrong credentials are not retried |
+//!
+//! Waiting ends early, with [`ApiError::Stopped`], when the component is told to stop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, Url};
+use serde_json::Value;
+use siemflow_core::backoff::Backoff;
+use siemflow_core::telemetry::ComponentMetrics;
+use tokio_util::sync::CancellationToken;
+
+use super::budget::CallBudget;
+use crate::azure::token::{AuthError, TokenProvider};
+use crate::http_client::{describe_error, parse_retry_after};
+
+/// Why a call gave no answer to use.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// The identity platform refused the app's credentials.
+    #[error(transparent)]
+    Auth(AuthError),
+    /// The service refused the request.
+    #[error("HTTP {status} {code}: {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The service's `error.code`, or empty.
+        code: String,
+        /// The service's `error.message`, or the start of the body.
+        message: String,
+    },
+    /// The component stopped while waiting.
+    #[error("stopped")]
+    Stopped,
+}
+
+/// What a call reports to and is stopped by.
+#[derive(Debug, Clone, Copy)]
+pub struct CallContext<'a> {
+    /// The calling component's metrics.
+    pub metrics: &'a ComponentMetrics,
+    /// Its shutdown.
+    pub shutdown: &'a CancellationToken,
+}
+
+/// A client of one service for one app.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    tokens: TokenProvider,
+    resource: String,
+    base: Url,
+    budget: Arc<CallBudget>,
+    component: Arc<str>,
+    user_agent: String,
+}
+
+impl ApiClient {
+    /// A client calling `base` with tokens for `resource`.
+    pub fn new(
+        http: reqwest::Client,
+        tokens: TokenProvider,
+        resource: String,
+        base: Url,
+        budget: Arc<CallBudget>,
+        component: Arc<str>,
+    ) -> Self {
+        // Microsoft asks partner integrations to say who they are (MISA): MdePartner- for the
+        // Defender for Endpoint API, M365DPartner- for Defender XDR.
+        let version = env!("CARGO_PKG_VERSION");
+        let user_agent = if resource.contains("securitycenter") {
+            format!("MdePartner-siemflow-siemflow/{version}")
+        } else if resource.contains("api.security") || resource.contains("api-g") {
+            format!("M365DPartner-siemflow-siemflow/{version}")
+        } else {
+            format!("siemflow/{version}")
+        };
+        Self {
+            http,
+            tokens,
+            resource,
+            base,
+            budget,
+            component,
+            user_agent,
+        }
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> Result<Url, String> {
+        let base = self.base.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}{path}"))
+            .map_err(|error| format!("bad URL {base}{path}: {error}"))
+    }
+
+    /// The token provider (for tests and for components that need the token endpoint).
+    pub fn tokens(&self) -> &TokenProvider {
+        &self.tokens
+    }
+
+    /// [`ApiClient::call`], with the answer parsed (`null` for an empty one).
+    pub async fn call_json(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+        cx: CallContext<'_>,
+    ) -> Result<Value, ApiError> {
+        let bytes = self.call(method, url, body, cx).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes).map_err(|error| ApiError::Refused {
+            status: 200,
+            code: "InvalidResponse".into(),
+            message: format!("the answer is not JSON: {error}"),
+        })
+    }
+
+    /// Sends a request until it works, is refused, or the component stops; the 2xx body.
+    pub async fn call(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+        cx: CallContext<'_>,
+    ) -> Result<bytes::Bytes, ApiError> {
+        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
+        let mut renewed = false;
+        let path = url.path();
+        loop {
+            let waited = self
+                .budget
+                .acquire(cx.shutdown)
+                .await
+                .map_err(|_| ApiError::Stopped)?;
+            if waited > Duration::from_millis(10) {
+                cx.metrics.throttled("budget", waited);
+            }
+            let token = match self.tokens.token(&self.resource).await {
+                Ok(token) => token,
+                Err(error @ AuthError::Rejected { .. }) => return Err(ApiError::Auth(error)),
+                Err(error @ AuthError::Unavailable { retry_after, .. }) => {
+                    cx.metrics.error("token_unavailable", &error);
+                    self.wait(retry_after, &mut backoff, cx).await?;
+                    continue;
+                }
+            };
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .header("authorization", token.header())
+                .header("user-agent", &self.user_agent)
+                .header("accept", "application/json");
+            if let Some(body) = body {
+                request = request
+                    .header("content-type", "application/json")
+                    .body(body.to_string());
+            }
+            let response = tokio::select! {
+                response = request.send() => response,
+                () = cx.shutdown.cancelled() => return Err(ApiError::Stopped),
+            };
+            let response = match response {
+                Ok(response) => response,
+                Err(error) => {
+                    cx.metrics.error(
+                        "request_failed",
+                        &format_args!("{method} {path} failed: {}", describe_error(error)),
+                    );
+                    self.wait(None, &mut backoff, cx).await?;
+                    continue;
+                }
+            };
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|value| value.to_str().ok())
+                .and_then(parse_retry_after);
+            let bytes = match response.bytes().await {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    cx.metrics.error(
+                        "request_failed",
+                        &format_args!(
+                            "{method} {path}: reading the answer failed: {}",
+                            describe_error(error)
+                        ),
+                    );
+                    self.wait(None, &mut backoff, cx).await?;
+                    continue;
+                }
+            };
+            match status {
+                200..=299 => return Ok(bytes),
+                401 if !renewed => {
+                    renewed = true;
+                    self.tokens.invalidate(&self.resource, &token);
+                    tracing::info!(
+                        component = %self.component,
+                        "{method} {path}: token refused (401), renewing it"
+                    );
+                }
+                429 => {
+                    let delay = retry_after.unwrap_or_else(|| backoff.next_delay());
+                    self.budget.pause(delay);
+                    cx.metrics.throttled("retry_after", delay);
+                    tracing::warn!(
+                        component = %self.component,
+                        "{method} {path}: throttled (429), waiting {delay:?} before any call"
+                    );
+                }
+                408 | 500..=599 => {
+                    cx.metrics.error(
+                        "server_error",
+                        &format_args!("{method} {path}: HTTP {status}; retrying"),
+                    );
+                    self.wait(retry_after, &mut backoff, cx).await?;
+                }
+                _ => {
+                    let (code, message) = error_of(&bytes);
+                    return Err(ApiError::Refused {
+                        status,
+                        code,
+                        message,
+                    });
+                }
+            }
+        }
+    }
+
+    async fn wait(
+        &self,
+        at_least: Option<Duration>,
+        backoff: &mut Backoff,
+        cx: CallContext<'_>,
+    ) -> Result<(), ApiError> {
+        let delay = backoff.next_delay().max(at_least.unwrap_or_default());
+        tokio::select! {
+            () = tokio::time::sleep(delay) => Ok(()),
+            () = cx.shutdown.cancelled() => Err(ApiError::Stopped),
+        }
+    }
+}
+
+/// `error.code` and `error.message` of an OData error body, or the start of the body.
+pub fn error_of(body: &[u8]) -> (String, String) {
+    if let Ok(value) = serde_json::from_slice::<Value>(body)
+        && let Some(error) = value.get("error")
+    {
+        let text = |name| {
+            error
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        return (text("code"), text("message"));
+    }
+    let text = String::from_utf8_lossy(body);
+    (String::new(), text.chars().take(200).collect())
+}

@@ -1,0 +1,115 @@
+//! The options every component that calls a Defender API shares, flattened into its config.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Url;
+use serde::Deserialize;
+use siemflow_core::config::duration;
+
+use super::budget::{BudgetKey, CallBudget};
+use super::client::ApiClient;
+use super::endpoints::default_limits;
+use crate::azure::cloud::Service;
+use crate::azure::credentials::EntraAppConfig;
+use crate::tls::TlsOptions;
+
+/// API host override, TLS trust, call budget and timeout (flattened beside an
+/// [`EntraAppConfig`]: serde cannot refuse unknown keys through nested flattening, so each
+/// component flattens both at its own level).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DefenderApiConfig {
+    /// Overrides the API host of `cloud` (a proxy, a regional host such as
+    /// `https://eu.api.security.microsoft.com`, or a test server).
+    #[serde(default)]
+    pub api_base_url: Option<String>,
+    /// PEM file of CA certificates to trust for the login and API hosts, instead of the system's.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Calls allowed per minute and per hour for this app in this tenant (default: the
+    /// documented limits of the API; see the pipeline reference).
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    /// How long one request may take (default `60s`).
+    #[serde(default = "default_request_timeout", with = "duration")]
+    pub request_timeout: Duration,
+}
+
+/// `rate_limit: { per_minute, per_hour }`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Calls in any minute.
+    pub per_minute: u32,
+    /// Calls in any hour.
+    pub per_hour: u32,
+}
+
+fn default_request_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+impl DefenderApiConfig {
+    /// Checks the options without reading files or connecting.
+    pub fn check(&self, app: &EntraAppConfig) -> Result<(), String> {
+        app.check()?;
+        if let Some(base) = &self.api_base_url {
+            crate::http_client::parse_endpoint(base)
+                .map_err(|error| error.replace("`endpoint`", "`api_base_url`"))?;
+        }
+        if let Some(limit) = self.rate_limit
+            && (limit.per_minute == 0 || limit.per_hour == 0)
+        {
+            return Err("`rate_limit` values must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The base URL of `service`: `api_base_url`, or the cloud's host.
+    pub fn base_url(&self, app: &EntraAppConfig, service: Service) -> Result<Url, String> {
+        let base = self
+            .api_base_url
+            .clone()
+            .unwrap_or_else(|| app.cloud.api_host(service).to_string());
+        Url::parse(base.trim_end_matches('/'))
+            .map_err(|error| format!("`api_base_url` `{base}` is not a URL: {error}"))
+    }
+
+    /// A client for `service`: HTTP with the TLS trust, tokens, the shared budget.
+    pub fn client(
+        &self,
+        app: &EntraAppConfig,
+        service: Service,
+        component: &str,
+    ) -> Result<ApiClient, String> {
+        self.check(app)?;
+        let tls = TlsOptions {
+            ca_file: self.ca_file.clone(),
+            ..TlsOptions::default()
+        };
+        let http =
+            crate::http_client::client_with(&tls, Duration::from_secs(10), self.request_timeout)?;
+        let tokens = app.provider(http.clone())?;
+        let limits = self.rate_limit.map_or_else(
+            || default_limits(service),
+            |limit| (limit.per_minute, limit.per_hour),
+        );
+        let budget = CallBudget::shared(
+            BudgetKey {
+                service,
+                tenant: app.tenant_id.trim().to_string(),
+                client_id: app.client_id.trim().to_string(),
+            },
+            limits,
+        );
+        Ok(ApiClient::new(
+            http,
+            tokens,
+            app.cloud.api_host(service).to_string(),
+            self.base_url(app, service)?,
+            budget,
+            Arc::from(component),
+        ))
+    }
+}
