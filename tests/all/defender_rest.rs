@@ -536,8 +536,8 @@ fn a_wrong_secret_stops_the_source_with_one_clear_error() {
     );
 }
 
-/// POSTs `body` to `http://address/triage` with the bearer token; the status and body.
-fn post(address: &str, token: &str, body: &str) -> (u16, String) {
+/// POSTs `body` to `http://address/path` with the bearer token; the status and body.
+fn post_to(address: &str, path: &str, token: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     stream
@@ -545,7 +545,7 @@ fn post(address: &str, token: &str, body: &str) -> (u16, String) {
         .unwrap();
     write!(
         stream,
-        "POST /triage HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -558,6 +558,11 @@ fn post(address: &str, token: &str, body: &str) -> (u16, String) {
         .unwrap_or(0);
     let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
     (status, body)
+}
+
+/// POSTs to `/triage`.
+fn post(address: &str, token: &str, body: &str) -> (u16, String) {
+    post_to(address, "/triage", token, body)
 }
 
 /// Waits until something listens on `address`.
@@ -597,16 +602,32 @@ fn a_triage_webhook_becomes_one_patch_with_only_the_changed_fields() {
     alert["comments"] = json!([]);
     let alert_id = alert["id"].as_str().unwrap().to_string();
     server.with(Kind::GraphAlerts, |alerts| alerts.upsert(alert));
+    let mut mde = mde_alert(&template("alertCreationTime"), 2);
+    mde["status"] = json!("New");
+    mde["comments"] = json!([]);
+    let mde_id = mde["id"].as_str().unwrap().to_string();
+    server.with(Kind::MdeAlerts, |alerts| alerts.upsert(mde));
 
     let dir = tempfile::tempdir().unwrap();
     let address = format!("127.0.0.1:{}", crate::support::free_port());
+    let mde_address = format!("127.0.0.1:{}", crate::support::free_port());
     write(
         &dir.path().join("p.yaml"),
         format!(
             r#"id: contoso
 sources:
   triage: {{ type: http_server, address: "{address}", path: /triage, auth_token: hook-token }}
+  triage_mde: {{ type: http_server, address: "{mde_address}", path: /mde, auth_token: hook-token }}
 sinks:
+  defender_mde:
+    type: defender_alert_update
+    inputs: [triage_mde]
+    api: mde
+    tenant_id: {TENANT}
+    client_id: {CLIENT}
+    client_secret: ${{CONTOSO_SECRET}}
+    authority_host: {url}
+    api_base_url: {url}
   defender:
     type: defender_alert_update
     inputs: [triage]
@@ -647,12 +668,27 @@ sinks:
         r#"{"alert_id": "da000000000000000000_0", "status": "resolved"}"#,
     );
     assert_eq!(status, 200, "a dead-lettered decision is handled");
+    wait_listening(&mde_address, &mut child);
+    let mde_decision = json!({
+        "id": mde_id,
+        "status": "in_progress",
+        "classification": "Informational, expected activity",
+        "determination": "confirmedUserActivity",
+        "comment": "benign: admin script",
+    });
+    let (status, body) = post_to(
+        &mde_address,
+        "/mde",
+        "hook-token",
+        &mde_decision.to_string(),
+    );
+    assert_eq!((status, body.as_str()), (200, r#"{"accepted":1}"#));
     stop(child);
 
     let requests = server.requests();
     let patches: Vec<_> = requests
         .iter()
-        .filter(|r| r.method == "PATCH" && r.status == 200)
+        .filter(|r| r.method == "PATCH" && r.status == 200 && r.target.starts_with("/v1.0/"))
         .collect();
     assert_eq!(
         patches.len(),
@@ -671,6 +707,21 @@ sinks:
             "determination": "malware",
         }),
         "only the changed fields, in Graph's spelling (the status was already inProgress)"
+    );
+    let mde_patches: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.status == 200 && r.target.starts_with("/api/alerts/"))
+        .collect();
+    assert_eq!(mde_patches.len(), 1);
+    assert_eq!(
+        mde_patches[0].body.as_ref().unwrap(),
+        &json!({
+            "status": "InProgress",
+            "classification": "InformationalExpectedActivity",
+            "determination": "ConfirmedActivity",
+            "comment": "benign: admin script",
+        }),
+        "MDE's spelling, the comment in the PATCH"
     );
     let comments: Vec<_> = requests
         .iter()
