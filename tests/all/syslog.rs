@@ -152,8 +152,27 @@ sinks:
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Nobody listens yet: the sink retries with backoff, the source waits behind it.
-    std::thread::sleep(Duration::from_secs(2));
+    // Nobody listens yet: the sink retries with backoff, the source waits behind it. Wait for
+    // the sink to say so (however long a loaded machine takes to get there), then start one.
+    let stderr = run.stderr.take().unwrap();
+    let (said, logged) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut text = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("cannot connect to 127.0.0.1") {
+                let _ = said.send(line.clone());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    let refused = logged.recv_timeout(Duration::from_secs(120));
+    assert!(refused.is_ok(), "the failed attempts are logged");
     assert!(
         run.try_wait().unwrap().is_none(),
         "the run waits for the receiver"
@@ -165,10 +184,12 @@ sinks:
         None,
     );
     let finished = run.wait_with_output().unwrap();
-    assert_eq!(finished.status.code(), Some(0), "{}", describe(&finished));
-    assert!(
-        String::from_utf8_lossy(&finished.stderr).contains("cannot connect to 127.0.0.1"),
-        "the failed attempts are logged"
+    let stderr = reader.join().unwrap();
+    assert_eq!(
+        finished.status.code(),
+        Some(0),
+        "{}\n{stderr}",
+        describe(&finished)
     );
 
     let received = receiver.received(2_000, Duration::from_secs(60));
