@@ -2,6 +2,7 @@
 //! documentation, for tests and benchmarks that cannot reach the real thing.
 //!
 //! - [`hec`]: a Splunk HTTP Event Collector with indexer acknowledgement and fault injection.
+//! - [`azurite`]: Microsoft's Blob Storage emulator, started per test.
 //! - [`collector`]: a generic HTTP log collector (NDJSON, JSON arrays, text) for the `http` sink.
 //! - [`defender`]: the Microsoft identity platform's token endpoint and the Defender for Endpoint,
 //!   Defender XDR and Graph security alert and incident APIs, with quotas and fault injection.
@@ -12,6 +13,7 @@
 //! Each server runs on its own thread with its own runtime, so synchronous tests (which start
 //! `siemflow` as a child process) and async ones use it alike.
 
+pub mod azurite;
 pub mod collector;
 pub mod defender;
 pub mod hec;
