@@ -9,6 +9,7 @@
     reason = "a test helper that meets an unexpected error should fail the test"
 )]
 
+mod azure_blob;
 mod backpressure;
 mod bad_input;
 mod cli;

@@ -34,6 +34,7 @@ pub fn registry() -> Registry {
         .source::<sources::defender::DefenderAlertsConfig>("defender_alerts")
         .source::<sources::defender::DefenderIncidentsConfig>("defender_incidents")
         .source::<sources::http_server::HttpServerConfig>("http_server")
+        .source::<sources::azure_blob::AzureBlobSourceConfig>("azure_blob")
         .transform::<transforms::filter::FilterConfig>("filter")
         .transform::<transforms::route::RouteConfig>("route")
         .transform::<transforms::dedupe::DedupeConfig>("dedupe")

@@ -37,6 +37,16 @@ pub fn store<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     File::open(directory)?.sync_all()
 }
 
+/// [`store`], with the error a component stops with: it names the file.
+pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), crate::component::ComponentError> {
+    store(path, value).map_err(|error| {
+        crate::component::ComponentError::io(
+            format!("cannot write checkpoint {}", path.display()),
+            error,
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

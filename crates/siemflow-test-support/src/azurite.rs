@@ -70,6 +70,46 @@ impl Azurite {
     }
 }
 
+impl Azurite {
+    /// Runs `operations` through the official Python `azure-storage-blob` SDK
+    /// (`tests/oracles/blob_writer.py`, installed by `scripts/test-peers`): the independent
+    /// client that writes what siemflow reads. Returns each blob's size after its operation.
+    pub fn python_sdk(&self, operations: &serde_json::Value) -> Vec<u64> {
+        use std::io::Write;
+        let root = repo_root();
+        let python = root.join("target/test-peers/azure/bin/python");
+        assert!(
+            python.exists(),
+            "run scripts/test-peers: {} is missing",
+            python.display()
+        );
+        let mut child = Command::new(python)
+            .arg(root.join("tests/oracles/blob_writer.py"))
+            .arg(self.connection_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot run blob_writer.py: {error}"));
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(operations.to_string().as_bytes())
+                .unwrap_or_else(|error| panic!("blob_writer.py input: {error}"));
+        }
+        let output = child
+            .wait_with_output()
+            .unwrap_or_else(|error| panic!("blob_writer.py: {error}"));
+        assert!(output.status.success(), "blob_writer.py failed");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| {
+                line.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("blob_writer.py printed {line:?}"))
+            })
+            .collect()
+    }
+}
+
 impl Drop for Azurite {
     fn drop(&mut self) {
         let _ = self.child.kill();

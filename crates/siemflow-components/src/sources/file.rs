@@ -192,12 +192,7 @@ impl Committer<Position> for FileCommitter {
         if !self.dirty {
             return Ok(());
         }
-        checkpoint::store(&self.path, &self.state).map_err(|error| {
-            ComponentError::io(
-                format!("cannot write checkpoint {}", self.path.display()),
-                error,
-            )
-        })?;
+        checkpoint::save(&self.path, &self.state)?;
         self.dirty = false;
         Ok(())
     }

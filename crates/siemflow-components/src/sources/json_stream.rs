@@ -217,6 +217,12 @@ impl<P: Send + 'static> StreamReader<P> {
         }
     }
 
+    /// Hands over what is batched so far with `position`, to be committed in order after every
+    /// batch before it (a mark such as "this poll is complete").
+    pub(crate) fn mark(&mut self, position: P) -> Result<(), Stopped> {
+        self.flush(position)
+    }
+
     /// Hands the current batch over. An empty batch still goes: its position must be committed in
     /// order with the others.
     fn flush(&mut self, position: P) -> Result<(), Stopped> {

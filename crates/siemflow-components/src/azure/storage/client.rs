@@ -265,43 +265,9 @@ fn message_of(body: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-
     use siemflow_test_support::azurite::Azurite;
 
     use super::*;
-
-    /// Runs operations through the official Python SDK (tests/oracles/blob_writer.py).
-    pub(crate) fn python_sdk(connection_string: &str, operations: &serde_json::Value) -> Vec<u64> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let python = root.join("target/test-peers/azure/bin/python");
-        assert!(
-            python.exists(),
-            "run scripts/test-peers: {} is missing",
-            python.display()
-        );
-        let mut child = Command::new(python)
-            .arg(root.join("tests/oracles/blob_writer.py"))
-            .arg(connection_string)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(operations.to_string().as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        assert!(output.status.success(), "blob_writer.py failed");
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .map(|line| line.parse().unwrap())
-            .collect()
-    }
 
     fn http() -> reqwest::Client {
         let timeout = std::time::Duration::from_secs(30);
@@ -314,9 +280,7 @@ mod tests {
         let azurite = Azurite::start();
         let connection = azurite.connection_string();
         let blob = "tenantId=4f6d/y=2026/m=12/d=03/h=09/m=00/PT1H.json";
-        let sizes = python_sdk(
-            &connection,
-            &serde_json::json!([
+        let sizes = azurite.python_sdk(&serde_json::json!([
                 {"op": "container", "name": "insights-logs-advancedhunting-deviceevents"},
                 {"op": "container", "name": "insights-logs-advancedhunting-devicefileevents"},
                 {"op": "container", "name": "other"},

@@ -157,21 +157,7 @@ impl PollConfig {
 
     /// `start_time` resolved against `now`.
     fn start(&self, now: SystemTime) -> Result<SystemTime, String> {
-        let Some(text) = self.start_time.as_deref().map(str::trim) else {
-            return Ok(now - Duration::from_secs(86_400));
-        };
-        if let Some(time) = state::parse_time(text)
-            && text.contains('T')
-        {
-            return Ok(time);
-        }
-        let ago = humantime::parse_duration(text).map_err(|_| {
-            format!(
-                "`start_time` must be an RFC 3339 time or a duration such as `7d`, not `{text}`"
-            )
-        })?;
-        now.checked_sub(ago)
-            .ok_or_else(|| format!("`start_time` `{text}` is before 1970"))
+        super::start_time::resolve(self.start_time.as_deref(), now)
     }
 
     fn build(

@@ -90,7 +90,7 @@ pub async fn run(
     };
     loop {
         let outcome = poller.poll(&mut out, &mut state).await;
-        store(&path, &state)?;
+        checkpoint::save(&path, &state)?;
         match outcome {
             Ok(()) | Err(Cut::Failed) => {}
             Err(Cut::Stopped) => return Ok(()),
@@ -101,12 +101,6 @@ pub async fn run(
             () = shutdown.cancelled() => return Ok(()),
         }
     }
-}
-
-fn store(path: &std::path::Path, state: &PollState) -> Result<(), ComponentError> {
-    checkpoint::store(path, state).map_err(|error| {
-        ComponentError::io(format!("cannot write checkpoint {}", path.display()), error)
-    })
 }
 
 struct Poller<'a> {

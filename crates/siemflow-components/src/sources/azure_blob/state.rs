@@ -1,0 +1,109 @@
+//! What the `azure_blob` source stores: per blob, the byte offset up to which every line was
+//! acknowledged, and the listing floor (hours below it are read to their end and settled).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use siemflow_core::checkpoint;
+use siemflow_core::component::ComponentError;
+use siemflow_core::event::BatchStatus;
+
+use super::layout::blob_hour;
+use crate::sources::json_stream::Committer;
+
+/// The checkpoint file's content.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BlobCheckpoint {
+    /// Hours before this are done (RFC 3339).
+    #[serde(default)]
+    pub floor: Option<String>,
+    /// `container/blob` to its position.
+    #[serde(default)]
+    pub blobs: BTreeMap<String, BlobPosition>,
+}
+
+/// How far one blob is acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobPosition {
+    /// Bytes of complete, acknowledged lines from the start.
+    pub offset: u64,
+    /// The ETag when last read.
+    pub etag: String,
+}
+
+/// A batch's position.
+#[derive(Debug, Clone)]
+pub enum Position {
+    /// Lines of one blob up to an offset.
+    Blob {
+        /// `container/blob`.
+        key: String,
+        /// How far.
+        position: BlobPosition,
+    },
+    /// Every hour before this is read and delivered (sent at the end of a poll).
+    Floor(SystemTime),
+}
+
+impl BlobCheckpoint {
+    /// The floor as a time.
+    pub fn floor_time(&self) -> Option<SystemTime> {
+        self.floor
+            .as_deref()
+            .and_then(|text| humantime::parse_rfc3339(text).ok())
+    }
+}
+
+/// Moves the checkpoint as batches are acknowledged.
+#[derive(Debug)]
+pub struct BlobCommitter {
+    /// Where it is stored.
+    pub path: PathBuf,
+    /// The state.
+    pub state: BlobCheckpoint,
+    /// Whether there is something to store.
+    pub dirty: bool,
+    /// Blobs with an undelivered batch: frozen for the rest of the run.
+    pub stuck: HashSet<String>,
+}
+
+impl Committer<Position> for BlobCommitter {
+    fn acknowledged(&mut self, position: Position, status: BatchStatus) {
+        match position {
+            Position::Blob { key, position } => {
+                if !status.is_delivered() {
+                    tracing::warn!(blob = %key, "checkpoint of this blob frozen for the rest of the run");
+                    self.stuck.insert(key);
+                } else if !self.stuck.contains(&key) {
+                    self.state.blobs.insert(key, position);
+                    self.dirty = true;
+                }
+            }
+            Position::Floor(floor) if status.is_delivered() && self.stuck.is_empty() => {
+                if self
+                    .state
+                    .floor_time()
+                    .is_none_or(|current| floor > current)
+                {
+                    self.state.floor = Some(humantime::format_rfc3339_seconds(floor).to_string());
+                    self.state
+                        .blobs
+                        .retain(|key, _| blob_hour(key).is_none_or(|hour| hour >= floor));
+                    self.dirty = true;
+                }
+            }
+            Position::Floor(_) => {}
+        }
+    }
+
+    fn commit(&mut self) -> Result<(), ComponentError> {
+        if !self.dirty {
+            return Ok(());
+        }
+        checkpoint::save(&self.path, &self.state)?;
+        self.dirty = false;
+        Ok(())
+    }
+}

@@ -1,0 +1,212 @@
+//! The `azure_blob` source against Azurite, with the official Python `azure-storage-blob` SDK
+//! writing the streaming API's export layout: every line exactly once while blobs grow, a line
+//! split across two appends, a table container that appears mid-run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value, json};
+use siemflow_test_support::azurite::Azurite;
+
+use crate::support::{describe, lines, send_signal, siemflow, write};
+
+const TENANT: &str = "4f6d8a2e-1c3b-4d5e-9a7f-0b1c2d3e4f50";
+const TABLES: [&str; 5] = [
+    "DeviceProcessEvents",
+    "DeviceNetworkEvents",
+    "DeviceFileEvents",
+    "DeviceLogonEvents",
+    "EmailEvents",
+];
+
+/// One export row of `table` carrying the unique number `n` (awkward values included).
+fn row(table: &str, n: u64) -> String {
+    json!({
+        "time": "2026-12-03T09:00:01.1234567Z",
+        "tenantId": TENANT,
+        "operationName": "Publish",
+        "category": format!("AdvancedHunting-{table}"),
+        "properties": {
+            "Timestamp": "2026-12-03T09:00:00.0000001Z",
+            "DeviceName": "wks-01.contoso.example",
+            "ReportId": n,
+            "ProcessCommandLine": "powershell.exe -enc \"SQBFAFgA\" | out-null ; echo a=b\\c",
+            "Note": "é | tab\there",
+        }
+    })
+    .to_string()
+}
+
+/// The blob name of the hour `hours_ago` hours before the test began (fixed at its start, so a
+/// test that runs across the hour still writes the same blobs).
+fn blob_of(hours_ago: u64) -> String {
+    static START: std::sync::OnceLock<SystemTime> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(SystemTime::now);
+    let hour = start - Duration::from_secs(hours_ago * 3600);
+    let text = humantime::format_rfc3339_seconds(hour).to_string();
+    format!(
+        "tenantId={TENANT}/y={}/m={}/d={}/h={}/m=00/PT1H.json",
+        &text[0..4],
+        &text[5..7],
+        &text[8..10],
+        &text[11..13]
+    )
+}
+
+/// Appends `count` new rows (numbered from `next`) to `table`'s blob of `hours_ago`.
+fn appends(table: &str, hours_ago: u64, count: u64, next: &mut u64, ops: &mut Vec<Value>) {
+    let mut data = String::new();
+    for _ in 0..count {
+        data.push_str(&row(table, *next));
+        data.push_str("\r\n");
+        *next += 1;
+    }
+    ops.push(json!({"op": "append", "container": container(table), "blob": blob_of(hours_ago), "data": data}));
+}
+
+fn container(table: &str) -> String {
+    format!(
+        "insights-logs-advancedhunting-{}",
+        table.to_ascii_lowercase()
+    )
+}
+
+/// `ReportId` of every delivered line, with how many times it came.
+fn delivered(out: &Path) -> HashMap<u64, usize> {
+    let mut counts = HashMap::new();
+    for line in lines(out) {
+        let value: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|error| panic!("a delivered line is not JSON ({error}): {line}"));
+        let n = value["properties"]["ReportId"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no ReportId: {line}"));
+        *counts.entry(n).or_default() += 1;
+    }
+    counts
+}
+
+fn wait_for(out: &Path, expected: usize, child: &mut Child) {
+    let start = Instant::now();
+    loop {
+        let got = delivered(out).len();
+        if got >= expected {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("siemflow exited ({status}) with {got} of {expected} lines delivered");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "{got} of {expected} lines delivered after 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_export_layout_is_read_once_while_it_grows_through_split_lines_and_new_tables() {
+    let azurite = Azurite::start();
+    let mut next = 0u64;
+    // Four tables over three hours, 50 lines per blob.
+    let mut ops = Vec::new();
+    for table in &TABLES[..4] {
+        ops.push(json!({"op": "container", "name": container(table)}));
+        for hours_ago in 0..3 {
+            appends(table, hours_ago, 50, &mut next, &mut ops);
+        }
+    }
+    ops.push(json!({"op": "container", "name": "unrelated-container"}));
+    ops.push(json!({"op": "block", "container": "unrelated-container", "blob": "x.json", "data": "{\"not\":\"read\"}\n"}));
+    azurite.python_sdk(&Value::Array(ops));
+    let mut expected = next as usize;
+
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("p.yaml"),
+        format!(
+            r#"id: contoso
+sources:
+  export:
+    type: azure_blob
+    connection_string: "{}"
+    start_time: 6h
+    poll_interval: 200ms
+    grace_period: 4h
+    commit_interval: 100ms
+sinks:
+  out: {{ type: file, inputs: [export], path: out.jsonl }}
+"#,
+            azurite.connection_string()
+        ),
+    );
+    let out = dir.path().join("out.jsonl");
+    let mut child = siemflow(dir.path())
+        .args(["run", "p.yaml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&out, expected, &mut child);
+
+    // More appends to every current-hour blob, a fifth table appearing, and a line cut in two.
+    let mut ops = Vec::new();
+    for table in &TABLES[..4] {
+        appends(table, 0, 20, &mut next, &mut ops);
+        appends(table, 1, 5, &mut next, &mut ops);
+    }
+    ops.push(json!({"op": "container", "name": container(TABLES[4])}));
+    for hours_ago in 0..3 {
+        appends(TABLES[4], hours_ago, 30, &mut next, &mut ops);
+    }
+    azurite.python_sdk(&Value::Array(ops));
+    expected = next as usize;
+    wait_for(&out, expected, &mut child);
+
+    let split = row(TABLES[0], next);
+    next += 1;
+    let (head, tail) = split.split_at(split.len() / 2);
+    azurite.python_sdk(&json!([
+        {"op": "append", "container": container(TABLES[0]), "blob": blob_of(0), "data": head}
+    ]));
+    // Give the source several polls to (wrongly) take the half line.
+    let before = delivered(&out).len();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(delivered(&out).len(), before, "half a line is not an event");
+    azurite.python_sdk(&json!([
+        {"op": "append", "container": container(TABLES[0]), "blob": blob_of(0), "data": format!("{tail}\r\n")}
+    ]));
+    expected = next as usize;
+    wait_for(&out, expected, &mut child);
+
+    assert_eq!(send_signal(child.id(), libc::SIGTERM), 0);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+
+    let got = delivered(&out);
+    let repeated: BTreeMap<_, _> = got.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(repeated.is_empty(), "lines delivered twice: {repeated:?}");
+    assert_eq!(got.len(), expected);
+    assert!((0..expected as u64).all(|n| got.contains_key(&n)));
+    let whole: Value = serde_json::from_str(
+        lines(&out)
+            .iter()
+            .find(|line| line.contains(&format!("\"ReportId\":{}", expected - 1)))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        whole["properties"]["Note"], "é | tab\there",
+        "the split line is whole"
+    );
+    let checkpoint: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("data/checkpoints/contoso/export.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        checkpoint["blobs"].as_object().unwrap().len(),
+        15,
+        "five tables by three hours: {checkpoint}"
+    );
+}
