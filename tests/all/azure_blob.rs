@@ -57,13 +57,28 @@ fn blob_of(hours_ago: u64) -> String {
 
 /// Appends `count` new rows (numbered from `next`) to `table`'s blob of `hours_ago`.
 fn appends(table: &str, hours_ago: u64, count: u64, next: &mut u64, ops: &mut Vec<Value>) {
+    let _ = append_rows(table, hours_ago, count, next, ops);
+}
+
+/// [`appends`], returning the checkpoint key of the blob and the rows' `(n, bytes)`.
+fn append_rows(
+    table: &str,
+    hours_ago: u64,
+    count: u64,
+    next: &mut u64,
+    ops: &mut Vec<Value>,
+) -> (String, Vec<(u64, u64)>) {
+    let mut rows = Vec::new();
     let mut data = String::new();
     for _ in 0..count {
-        data.push_str(&row(table, *next));
+        let line = row(table, *next);
+        rows.push((*next, line.len() as u64 + 2));
+        data.push_str(&line);
         data.push_str("\r\n");
         *next += 1;
     }
     ops.push(json!({"op": "append", "container": container(table), "blob": blob_of(hours_ago), "data": data}));
+    (format!("{}/{}", container(table), blob_of(hours_ago)), rows)
 }
 
 fn container(table: &str) -> String {
@@ -208,5 +223,125 @@ sinks:
         checkpoint["blobs"].as_object().unwrap().len(),
         15,
         "five tables by three hours: {checkpoint}"
+    );
+}
+
+#[test]
+fn kill_9_and_restart_re_reads_nothing_from_the_start_of_a_blob() {
+    let azurite = Azurite::start();
+    let mut next = 0u64;
+    let mut ops = Vec::new();
+    let mut rows_of: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
+    for table in &TABLES[..2] {
+        ops.push(json!({"op": "container", "name": container(table)}));
+        for hours_ago in 0..2 {
+            // Several appends per blob, as Defender writes them.
+            for _ in 0..10 {
+                let (key, rows) = append_rows(table, hours_ago, 1_000, &mut next, &mut ops);
+                rows_of.entry(key).or_default().extend(rows);
+            }
+        }
+    }
+    azurite.python_sdk(&Value::Array(ops));
+    let total = next as usize;
+
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("p.yaml"),
+        format!(
+            r#"id: contoso
+sources:
+  export:
+    type: azure_blob
+    connection_string: "{}"
+    start_time: 6h
+    poll_interval: 200ms
+    grace_period: 4h
+    commit_interval: 50ms
+    batch_size: 100
+sinks:
+  out: {{ type: file, inputs: [export], path: out.jsonl }}
+"#,
+            azurite.connection_string()
+        ),
+    );
+    let out = dir.path().join("out.jsonl");
+    let checkpoint = dir.path().join("data/checkpoints/contoso/export.json");
+    // Rows acknowledged by the checkpoint: per blob, the rows that end at or before its offset.
+    let committed = || -> usize {
+        let Some(value) = std::fs::read_to_string(&checkpoint)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        else {
+            return 0;
+        };
+        let mut acknowledged = 0;
+        for (key, blob) in value["blobs"].as_object().into_iter().flatten() {
+            let offset = blob["offset"].as_u64().unwrap_or(0);
+            let mut end = 0;
+            for (_, bytes) in rows_of.get(key).into_iter().flatten() {
+                end += bytes;
+                if end > offset {
+                    break;
+                }
+                acknowledged += 1;
+            }
+        }
+        acknowledged
+    };
+    let mut child = siemflow(dir.path())
+        .args(["run", "p.yaml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill once a checkpoint is committed partway through.
+    let start = Instant::now();
+    while committed() == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "nothing committed"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "siemflow exited early");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = lines(&out).len();
+    let acknowledged = committed();
+    assert!(
+        at_kill < total,
+        "killed mid-run ({at_kill} of {total} lines written)"
+    );
+
+    // A kill can cut the last line written: drop such a fragment before the restart appends.
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let whole = text.rfind('\n').map_or(0, |end| end + 1);
+    std::fs::write(&out, &text[..whole]).unwrap();
+    let at_kill = lines(&out).len();
+
+    let mut child = siemflow(dir.path())
+        .args(["run", "p.yaml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&out, total, &mut child);
+    assert_eq!(send_signal(child.id(), libc::SIGTERM), 0);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+
+    let got = delivered(&out);
+    assert!(
+        (0..total as u64).all(|n| got.contains_key(&n)),
+        "every line at least once"
+    );
+    let duplicates: usize = got.values().map(|count| count - 1).sum();
+    assert!(
+        duplicates <= at_kill.saturating_sub(acknowledged),
+        "re-delivered only what was written but not acknowledged: {duplicates} duplicates, {at_kill} lines written before the kill, {acknowledged} acknowledged"
+    );
+    eprintln!(
+        "kill -9: {at_kill} lines written, {acknowledged} acknowledged, {duplicates} delivered again after the restart, of {total}"
     );
 }
