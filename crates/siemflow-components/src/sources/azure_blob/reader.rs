@@ -3,7 +3,7 @@
 //!
 //! Requests per poll: one List Containers (unless `containers` is given), then per container one
 //! listing of its tenant prefixes and one listing per day from the floor to today for each
-//! tenant, then one ranged read per blob that grew. Blobs below the floor are not listed; the
+//! tenant, then one ranged read per blob that grew (eight at a time). Blobs below the floor are not listed; the
 //! floor moves up to the hour before which every blob is read to its end and past its grace.
 
 use std::collections::HashMap;
@@ -46,6 +46,27 @@ struct OpenBlob {
     name: StreamName,
 }
 
+impl OpenBlob {
+    fn new(
+        key: &str,
+        offset: u64,
+        etag: &str,
+        hour: SystemTime,
+        settings: &ReaderSettings,
+    ) -> Self {
+        Self {
+            framer: Framer::new(Framing::Lines, settings.max_event_bytes, offset),
+            fetched: offset,
+            etag: etag.to_string(),
+            hour,
+            name: StreamName::new(key),
+        }
+    }
+}
+
+/// Blob reads in flight at once.
+const CONCURRENT_READS: usize = 8;
+
 /// Reads until shutdown.
 pub(crate) fn run(
     client: &BlobClient,
@@ -60,6 +81,7 @@ pub(crate) fn run(
         .map_or(settings.start, |floor| floor.max(settings.start));
     let mut open: HashMap<String, OpenBlob> = HashMap::new();
     loop {
+        let before = client.requests();
         match poll(
             client,
             settings,
@@ -74,6 +96,14 @@ pub(crate) fn run(
             Ok(None) => {}
             Err(Stopped) => return,
         }
+        tracing::debug!(
+            pipeline = %component.pipeline,
+            component = %component.id,
+            requests = client.requests() - before,
+            followed = open.len(),
+            floor = %humantime::format_rfc3339_seconds(floor),
+            "poll done"
+        );
         let wake = std::time::Instant::now() + settings.poll_interval;
         while std::time::Instant::now() < wake {
             if reader.is_shutting_down() {
@@ -156,7 +186,9 @@ fn poll(
             }
         }
     }
-    let mut unsettled: Option<SystemTime> = None;
+    // The blobs that grew, read a few at a time (a backfill reads every blob once).
+    let mut sizes: Vec<(String, SystemTime, u64)> = Vec::new();
+    let mut reads: Vec<(String, String, String, u64)> = Vec::new();
     for (container, blob) in listed {
         let Some(hour) = blob_hour(&blob.name) else {
             continue;
@@ -168,13 +200,7 @@ fn poll(
         let size = blob.properties.content_length;
         let entry = open.entry(key.clone()).or_insert_with(|| {
             let offset = saved.blobs.get(&key).map_or(0, |position| position.offset);
-            OpenBlob {
-                framer: Framer::new(Framing::Lines, settings.max_event_bytes, offset),
-                fetched: offset,
-                etag: blob.properties.etag.clone(),
-                hour,
-                name: StreamName::new(&key),
-            }
+            OpenBlob::new(&key, offset, &blob.properties.etag, hour, settings)
         });
         if size < entry.fetched {
             component.metrics.error(
@@ -184,17 +210,24 @@ fn poll(
                     entry.fetched, blob.properties.etag
                 ),
             );
-            *entry = OpenBlob {
-                framer: Framer::new(Framing::Lines, settings.max_event_bytes, 0),
-                fetched: 0,
-                etag: blob.properties.etag.clone(),
-                hour,
-                name: StreamName::new(&key),
-            };
+            *entry = OpenBlob::new(&key, 0, &blob.properties.etag, hour, settings);
         }
         if size > entry.fetched {
-            match runtime.block_on(client.read_from(&container, &blob.name, entry.fetched)) {
+            reads.push((key.clone(), container, blob.name, entry.fetched));
+        }
+        sizes.push((key, hour, size));
+    }
+    for chunk in reads.chunks(CONCURRENT_READS) {
+        let results =
+            runtime.block_on(futures::future::join_all(chunk.iter().map(
+                |(_, container, name, start)| client.read_from(container, name, *start),
+            )));
+        for ((key, ..), result) in chunk.iter().zip(results) {
+            match result {
                 Ok(read) => {
+                    let Some(entry) = open.get_mut(key) else {
+                        continue;
+                    };
                     entry.fetched += read.bytes.len() as u64;
                     entry.etag = read.etag;
                     let etag = entry.etag.clone();
@@ -220,8 +253,7 @@ fn poll(
                         "blob_vanished",
                         &format_args!("{key} was listed but is gone; forgetting it"),
                     );
-                    open.remove(&key);
-                    continue;
+                    open.remove(key);
                 }
                 Err(error) => {
                     failed(&format!("reading {key}"), error);
@@ -229,7 +261,10 @@ fn poll(
                 }
             }
         }
-        let settled = open.get(&key).is_some_and(|entry| {
+    }
+    let mut unsettled: Option<SystemTime> = None;
+    for (key, hour, size) in sizes {
+        let settled = open.get(&key).is_none_or(|entry| {
             entry.fetched >= size
                 && entry.framer.buffered() == 0
                 && entry.hour + Duration::from_secs(3600) + settings.grace_period < now
