@@ -85,8 +85,13 @@ fn secret() -> String {
 }
 
 fn start(dir: &Path) -> Child {
+    start_with(dir, &[])
+}
+
+fn start_with(dir: &Path, extra: &[&str]) -> Child {
     siemflow(dir)
         .args(["run", "p.yaml"])
+        .args(extra)
         .env("CONTOSO_SECRET", SECRET)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -241,7 +246,8 @@ fn two_thousand_alerts_changing_arrive_once_each_through_faults_and_expiring_tok
     };
     write(&dir.path().join("p.yaml"), pipeline(&server, &source));
     let out = dir.path().join("out.jsonl");
-    let mut child = start(dir.path());
+    let metrics = format!("127.0.0.1:{}", crate::support::free_port());
+    let mut child = start_with(dir.path(), &["--metrics-addr", &metrics]);
     let (id, time) = ("id", "lastUpdateDateTime");
     let limit = Duration::from_secs(120);
 
@@ -286,7 +292,31 @@ fn two_thousand_alerts_changing_arrive_once_each_through_faults_and_expiring_tok
     while server.requests().len() < calls + 10 {
         std::thread::sleep(Duration::from_millis(100));
     }
+    let scraped = crate::support::http_get(&metrics, "/metrics");
     stop(child);
+    let counter = |name: &str, reason: &str| -> u64 {
+        scraped
+            .lines()
+            .find(|line| {
+                line.starts_with(name)
+                    && line.contains("component_id=\"rest\"")
+                    && line.contains(&format!("reason=\"{reason}\""))
+            })
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse::<f64>().ok())
+            .map_or(0, |value| value as u64)
+    };
+    assert!(
+        counter("siemflow_component_throttled_total{", "retry_after") > 0,
+        "429s are counted: {scraped}"
+    );
+    assert!(
+        counter(
+            "siemflow_component_discarded_events_total{",
+            "already_delivered"
+        ) > 0,
+        "changes read again in the overlap are counted as dropped"
+    );
 
     assert_eq!(expected.len(), 3000, "2,000 alerts, 400 + 600 changes");
     let got = delivered(&out, id, time);
