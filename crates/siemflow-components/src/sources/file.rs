@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::json_stream::{
     Committer, Stopped, StreamName, StreamReader, check_sizes, default_batch_size,
-    default_max_event_bytes, drive,
+    default_max_event_bytes, run_blocking_reader,
 };
 
 /// Reads JSON events from files.
@@ -85,39 +85,25 @@ impl SourceConfig for FileSourceConfig {
         saved.files.retain(|path, _| Path::new(path).exists());
         let config = self.clone();
         Ok(Box::pin(async move {
-            let SourceContext {
-                component,
-                out,
-                shutdown,
-            } = cx;
-            let (reader, batches) =
-                StreamReader::new(component.clone(), shutdown.clone(), config.batch_size);
-            let reading = tokio::task::spawn_blocking({
-                let config = config.clone();
-                let saved = saved.clone();
-                let component = component.clone();
-                let shutdown = shutdown.clone();
-                move || read_files(&config, reader, &saved, &component, &shutdown)
-            });
             let mut committer = FileCommitter {
                 path: checkpoint_path,
-                state: saved,
+                state: saved.clone(),
                 dirty: false,
                 stuck: HashSet::new(),
             };
-            let driven = drive(
-                batches,
-                out,
-                &component,
-                shutdown,
-                config.commit_interval,
-                &mut committer,
-            )
-            .await;
             // The reader ends once the driver drops its receiver; a reader blocked in `read` on a
-            // growing file would only be waited for here, which `is_shutting_down` prevents.
-            let _ = reading.await;
-            driven
+            // growing file would only be waited for, which `is_shutting_down` prevents.
+            let (batch_size, commit_interval) = (config.batch_size, config.commit_interval);
+            run_blocking_reader(
+                cx,
+                batch_size,
+                commit_interval,
+                &mut committer,
+                move |reader, component, shutdown| {
+                    read_files(&config, reader, &saved, &component, &shutdown);
+                },
+            )
+            .await
         }))
     }
 }

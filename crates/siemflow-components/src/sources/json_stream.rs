@@ -264,6 +264,40 @@ impl Committer<()> for () {
     }
 }
 
+/// Runs `read` on a blocking thread with a fresh [`StreamReader`] and [`drive`]s its batches to
+/// `committer`; waits for the reader to end (it ends once the driver drops its receiver) and
+/// returns the driver's result. What `file` and `azure_blob` share.
+pub(crate) async fn run_blocking_reader<P: Send + 'static>(
+    cx: siemflow_core::component::SourceContext,
+    batch_size: usize,
+    commit_interval: Duration,
+    committer: &mut dyn Committer<P>,
+    read: impl FnOnce(StreamReader<P>, ComponentContext, CancellationToken) + Send + 'static,
+) -> Result<(), ComponentError> {
+    let siemflow_core::component::SourceContext {
+        component,
+        out,
+        shutdown,
+    } = cx;
+    let (reader, batches) = StreamReader::new(component.clone(), shutdown.clone(), batch_size);
+    let reading = tokio::task::spawn_blocking({
+        let component = component.clone();
+        let shutdown = shutdown.clone();
+        move || read(reader, component, shutdown)
+    });
+    let driven = drive(
+        batches,
+        out,
+        &component,
+        shutdown,
+        commit_interval,
+        committer,
+    )
+    .await;
+    let _ = reading.await;
+    driven
+}
+
 /// The async half: sends batches downstream and commits positions as they are acknowledged.
 ///
 /// A send that waits on backpressure runs beside the loop, so acknowledgements and commits go

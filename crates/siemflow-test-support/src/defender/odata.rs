@@ -118,7 +118,7 @@ fn split_and(filter: &str) -> Vec<&str> {
     while index < bytes.len() {
         if bytes[index] == b'\'' {
             quoted = !quoted;
-        } else if !quoted && filter[index..].starts_with(" and ") {
+        } else if !quoted && bytes[index..].starts_with(b" and ") {
             parts.push(&filter[start..index]);
             index += 5;
             start = index;

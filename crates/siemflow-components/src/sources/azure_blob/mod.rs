@@ -24,7 +24,7 @@ use siemflow_core::secret::SecretString;
 use self::reader::ReaderSettings;
 use self::state::{BlobCheckpoint, BlobCommitter};
 use super::json_stream::{
-    StreamReader, check_sizes, default_batch_size, default_max_event_bytes, drive,
+    check_sizes, default_batch_size, default_max_event_bytes, run_blocking_reader,
 };
 use crate::azure::storage::account::StorageAccount;
 use crate::azure::storage::client::BlobClient;
@@ -159,36 +159,23 @@ impl SourceConfig for AzureBlobSourceConfig {
         let batch_size = self.batch_size;
         let commit_interval = self.commit_interval;
         Ok(Box::pin(async move {
-            let SourceContext {
-                component,
-                out,
-                shutdown,
-            } = cx;
-            let (reader, batches) =
-                StreamReader::new(component.clone(), shutdown.clone(), batch_size);
-            let runtime = tokio::runtime::Handle::current();
-            let reading = tokio::task::spawn_blocking({
-                let component = component.clone();
-                let saved = saved.clone();
-                move || reader::run(&client, &settings, &saved, reader, &component, &runtime)
-            });
             let mut committer = BlobCommitter {
                 path: checkpoint_path,
-                state: saved,
+                state: saved.clone(),
                 dirty: false,
                 stuck: HashSet::new(),
             };
-            let driven = drive(
-                batches,
-                out,
-                &component,
-                shutdown,
+            let runtime = tokio::runtime::Handle::current();
+            run_blocking_reader(
+                cx,
+                batch_size,
                 commit_interval,
                 &mut committer,
+                move |reader, component, _| {
+                    reader::run(&client, &settings, &saved, reader, &component, &runtime);
+                },
             )
-            .await;
-            let _ = reading.await;
-            driven
+            .await
         }))
     }
 }

@@ -55,6 +55,19 @@ struct Page<'a> {
     next_link: Option<String>,
 }
 
+/// The properties of an item the source tracks it by (the APIs name them differently).
+#[derive(Deserialize, Default)]
+struct Keys<'a> {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default, rename = "incidentId")]
+    incident_id: Option<Value>,
+    #[serde(default, borrow, rename = "lastUpdateTime")]
+    last_update_time: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow, rename = "lastUpdateDateTime")]
+    last_update_date_time: Option<std::borrow::Cow<'a, str>>,
+}
+
 /// Why a poll ended early.
 enum Cut {
     /// Stop the source with this error.
@@ -253,16 +266,22 @@ impl Poller<'_> {
         gathering: &mut Gathering,
     ) {
         let api = self.settings.api;
-        let fields: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-        let id = fields.get(api.id_field()).and_then(|id| match id {
-            Value::String(text) => Some(text.clone()),
+        // Only the two properties are decoded; the rest of the item is skipped, not built.
+        let keys: Keys<'_> = serde_json::from_str(raw.get()).unwrap_or_default();
+        let id = match api.id_field() {
+            "incidentId" => keys.incident_id,
+            _ => keys.id,
+        }
+        .and_then(|id| match id {
+            Value::String(text) => Some(text),
             Value::Number(number) => Some(number.to_string()),
             _ => None,
         });
-        let last_update = fields
-            .get(api.time_field())
-            .and_then(Value::as_str)
-            .filter(|text| parse_time(text).is_some());
+        let last_update = match api.time_field() {
+            "lastUpdateTime" => keys.last_update_time,
+            _ => keys.last_update_date_time,
+        }
+        .filter(|text| parse_time(text).is_some());
         let (Some(id), Some(last_update)) = (id, last_update) else {
             let reason = format!(
                 "the item has no `{}` or no valid `{}`; it cannot be tracked",
@@ -279,6 +298,7 @@ impl Poller<'_> {
             });
             return;
         };
+        let last_update: &str = &last_update;
         let key = change_key(&id, last_update);
         if let Some(time) = parse_time(last_update) {
             *latest = Some(latest.map_or(time, |current| current.max(time)));
