@@ -345,3 +345,148 @@ sinks:
         "kill -9: {at_kill} lines written, {acknowledged} acknowledged, {duplicates} delivered again after the restart, of {total}"
     );
 }
+
+/// The `poll done` lines logged so far: `(requests, followed)` of each poll.
+fn polls(log: &Path) -> Vec<(u64, u64)> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let field = |line: &str, key: &str| -> Option<u64> {
+        let rest = &line[line.find(key)? + key.len()..];
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    text.lines()
+        .filter(|line| line.contains("poll done"))
+        .filter_map(|line| Some((field(line, "requests=")?, field(line, "followed=")?)))
+        .collect()
+}
+
+/// Resident memory of a process, from `/proc`.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmRSS in {status}"))
+}
+
+#[test]
+fn ten_thousand_blobs_cost_a_bounded_number_of_requests_per_poll_and_flat_memory() {
+    const CONTAINERS: u64 = 10;
+    const HOURS: u64 = 1_000;
+    let azurite = Azurite::start();
+    let tables: Vec<String> = (0..CONTAINERS).map(|n| format!("Table{n}")).collect();
+    let mut ops = Vec::new();
+    for (index, table) in tables.iter().enumerate() {
+        ops.push(json!({"op": "container", "name": container(table)}));
+        let blobs: Vec<String> = (0..HOURS).map(blob_of).collect();
+        let data = format!("{}\r\n", row(table, index as u64));
+        ops.push(
+            json!({"op": "blocks", "container": container(table), "blobs": blobs, "data": data}),
+        );
+    }
+    let began = Instant::now();
+    let written = azurite.python_sdk(&Value::Array(ops));
+    let wrote = began.elapsed();
+    assert_eq!(
+        written.iter().sum::<u64>(),
+        CONTAINERS * HOURS,
+        "blobs written"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("p.yaml"),
+        format!(
+            r#"id: contoso
+sources:
+  export:
+    type: azure_blob
+    connection_string: "{}"
+    start_time: 45d
+    poll_interval: 50ms
+    grace_period: 30m
+sinks:
+  out: {{ type: file, inputs: [export], path: out.jsonl }}
+"#,
+            azurite.connection_string()
+        ),
+    );
+    let out = dir.path().join("out.jsonl");
+    let log = dir.path().join("siemflow.log");
+    let mut child = siemflow(dir.path())
+        .env(
+            "SIEMFLOW_LOG",
+            "info,siemflow_components::sources::azure_blob=debug",
+        )
+        .args(["run", "p.yaml"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let wait_polls = |count: usize, child: &mut Child| {
+        let start = Instant::now();
+        while polls(&log).len() < count {
+            assert!(child.try_wait().unwrap().is_none(), "siemflow exited early");
+            assert!(
+                start.elapsed() < Duration::from_secs(300),
+                "{} of {count} polls after 300 s",
+                polls(&log).len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // The backfill is the first poll: it reads each of the blobs once.
+    wait_polls(1, &mut child);
+    let backfilled = began.elapsed() - wrote;
+    let backfill = polls(&log)[0];
+    assert_eq!(lines(&out).len() as u64, CONTAINERS * HOURS);
+    // One List Containers, per container one tenant listing and one per day (46 days from 45
+    // days ago), and one read per blob.
+    assert_eq!(backfill.0, 1 + CONTAINERS * (1 + 46) + CONTAINERS * HOURS);
+
+    // Steady polls: the floor is at most two hours back, so each poll lists at most two days.
+    wait_polls(11, &mut child);
+    let first_rss = rss_kib(child.id());
+    wait_polls(111, &mut child);
+    let last_rss = rss_kib(child.id());
+    assert_eq!(send_signal(child.id(), libc::SIGTERM), 0);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+
+    let steady = &polls(&log)[1..];
+    for (requests, followed) in steady {
+        assert!(
+            (1 + CONTAINERS * 2..=1 + CONTAINERS * 3).contains(requests),
+            "a steady poll made {requests} requests, not 1 + {CONTAINERS} x (1 + 1 or 2 days)"
+        );
+        assert!(
+            *followed <= CONTAINERS * 3,
+            "only the blobs of the hours above the floor are kept: {followed}"
+        );
+    }
+    assert_eq!(
+        lines(&out).len() as u64,
+        CONTAINERS * HOURS,
+        "nothing read twice"
+    );
+    let checkpoint: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("data/checkpoints/contoso/export.json")).unwrap(),
+    )
+    .unwrap();
+    let kept = checkpoint["blobs"].as_object().unwrap().len() as u64;
+    assert!(kept <= CONTAINERS * 3, "the checkpoint keeps {kept} blobs");
+    assert!(
+        last_rss < first_rss + 4 * 1024,
+        "resident memory grew from {first_rss} KiB to {last_rss} KiB over 100 polls"
+    );
+    eprintln!(
+        "10,000 blobs: written by the SDK in {wrote:.0?}, read in {backfilled:.0?}; backfill poll {} requests; steady polls {}..{} requests, {} followed at most; RSS {first_rss} KiB then {last_rss} KiB after 100 polls; checkpoint keeps {kept} blobs",
+        backfill.0,
+        steady.iter().map(|poll| poll.0).min().unwrap_or(0),
+        steady.iter().map(|poll| poll.0).max().unwrap_or(0),
+        steady.iter().map(|poll| poll.1).max().unwrap_or(0),
+    );
+}

@@ -8,11 +8,15 @@ operations.json is a JSON array of:
   {"op": "append", "container": C, "blob": B, "data": S}  create append blob B if missing, append S
   {"op": "block", "container": C, "blob": B, "data": S}   write block blob B with S (replacing it)
   {"op": "delete", "container": C, "blob": B}             delete blob B
-Prints one line per operation: the blob's size after it.
+  {"op": "blocks", "container": C, "blobs": [B...], "data": S}
+                                                        write each block blob B with S, 16 at a
+                                                        time (for layouts of thousands of blobs)
+Prints one line per operation: the blob's size after it (for "blocks", the number written).
 """
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
@@ -28,6 +32,17 @@ def main() -> None:
             except ResourceExistsError:
                 pass
             print("0")
+            continue
+        if kind == "blocks":
+            data = op["data"].encode("utf-8")
+            container = service.get_container_client(op["container"])
+
+            def upload(name: str) -> None:
+                container.upload_blob(name, data, overwrite=True)
+
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                written = sum(1 for _ in pool.map(upload, op["blobs"]))
+            print(written)
             continue
         blob = service.get_blob_client(op["container"], op["blob"])
         if kind == "append":

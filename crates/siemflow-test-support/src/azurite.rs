@@ -1,6 +1,6 @@
 //! Azurite, Microsoft's Blob Storage emulator, started for a test: installed by
-//! `scripts/test-peers` into `target/test-peers/azurite`, run on a free port with its data in a
-//! temporary directory, and stopped when dropped.
+//! `scripts/test-peers` into `target/test-peers/azurite`, run on a free port with its data in memory
+//! (from a temporary directory), and stopped when dropped.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -34,9 +34,14 @@ impl Azurite {
         let port = free_port();
         let child = Command::new(&program)
             .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
-            .arg("--location")
-            .arg(data.path())
-            .args(["--skipApiVersionCheck", "--loose", "--silent"])
+            .current_dir(data.path())
+            .args([
+                "--skipApiVersionCheck",
+                "--loose",
+                "--silent",
+                "--inMemoryPersistence",
+                "--disableTelemetry",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
