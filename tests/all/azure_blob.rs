@@ -9,6 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 use siemflow_test_support::azurite::Azurite;
+use siemflow_test_support::defender::{DefenderApi, DefenderApiOptions};
+use siemflow_test_support::tls::Certificates;
 
 use crate::support::{describe, lines, send_signal, siemflow, write};
 
@@ -489,4 +491,63 @@ sinks:
         steady.iter().map(|poll| poll.0).max().unwrap_or(0),
         steady.iter().map(|poll| poll.1).max().unwrap_or(0),
     );
+}
+
+#[test]
+fn an_entra_app_reads_the_export_with_bearer_tokens_over_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let certificates = Certificates::create(dir.path());
+    let azurite = Azurite::start_oauth(&certificates);
+    let mut next = 0u64;
+    let mut ops = Vec::new();
+    for table in &TABLES[..2] {
+        ops.push(json!({"op": "container", "name": container(table)}));
+        for hours_ago in 0..2 {
+            appends(table, hours_ago, 20, &mut next, &mut ops);
+        }
+    }
+    azurite.python_sdk(&Value::Array(ops));
+    let identity = DefenderApi::start(DefenderApiOptions::default());
+    identity.add_secret_client(TENANT, "storage-reader", "s3cret~value");
+    write(
+        &dir.path().join("p.yaml"),
+        format!(
+            r#"id: contoso
+sources:
+  export:
+    type: azure_blob
+    account_url: {endpoint}
+    entra:
+      tenant_id: {TENANT}
+      client_id: storage-reader
+      client_secret: s3cret~value
+      authority_host: {authority}
+    ca_file: {ca}
+    start_time: 6h
+    poll_interval: 200ms
+sinks:
+  out: {{ type: file, inputs: [export], path: out.jsonl }}
+"#,
+            endpoint = azurite.blob_endpoint(),
+            authority = identity.url(),
+            ca = certificates.ca_file.display(),
+        ),
+    );
+    let out = dir.path().join("out.jsonl");
+    let mut child = siemflow(dir.path())
+        .args(["run", "p.yaml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&out, next as usize, &mut child);
+    assert_eq!(send_signal(child.id(), libc::SIGTERM), 0);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let got = delivered(&out);
+    assert_eq!(got.len(), next as usize);
+    assert!(got.values().all(|count| *count == 1), "each line once");
+    let (v1, v2) = identity.tokens_issued();
+    assert_eq!((v1, v2), (0, 1), "one v2 token, reused for every request");
+    assert_eq!(identity.token_refusals(), 0);
 }

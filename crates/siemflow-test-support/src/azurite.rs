@@ -7,11 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::tls::Certificates;
+
 /// A running Azurite blob service.
 #[derive(Debug)]
 pub struct Azurite {
     child: Child,
     port: u16,
+    /// The CA the HTTPS endpoint's certificate chains to, when it serves HTTPS.
+    ca_file: Option<PathBuf>,
     _data: tempfile::TempDir,
 }
 
@@ -23,6 +27,16 @@ fn repo_root() -> PathBuf {
 impl Azurite {
     /// Starts Azurite's blob service on a free port; panics with what to run when it is missing.
     pub fn start() -> Self {
+        Self::launch(None)
+    }
+
+    /// Starts it over HTTPS with `certificates`, taking Entra bearer tokens as well as SharedKey
+    /// (`--oauth basic`: it checks a token's issuer, audience and lifetime, not its signature).
+    pub fn start_oauth(certificates: &Certificates) -> Self {
+        Self::launch(Some(certificates))
+    }
+
+    fn launch(tls: Option<&Certificates>) -> Self {
         let program = repo_root().join("target/test-peers/azurite/node_modules/.bin/azurite-blob");
         assert!(
             program.exists(),
@@ -32,7 +46,15 @@ impl Azurite {
         let data =
             tempfile::tempdir().unwrap_or_else(|error| panic!("temporary directory: {error}"));
         let port = free_port();
-        let child = Command::new(&program)
+        let mut command = Command::new(&program);
+        if let Some(certificates) = tls {
+            command
+                .args(["--oauth", "basic", "--cert"])
+                .arg(&certificates.cert_file)
+                .arg("--key")
+                .arg(&certificates.key_file);
+        }
+        let child = command
             .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
             .current_dir(data.path())
             .args([
@@ -57,19 +79,33 @@ impl Azurite {
         Self {
             child,
             port,
+            ca_file: tls.map(|certificates| certificates.ca_file.clone()),
             _data: data,
         }
     }
 
-    /// The blob endpoint, `http://127.0.0.1:PORT/devstoreaccount1`.
+    /// The blob endpoint, `http://127.0.0.1:PORT/devstoreaccount1` (`https` when started so).
     pub fn blob_endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}/devstoreaccount1", self.port)
+        format!(
+            "{}://127.0.0.1:{}/devstoreaccount1",
+            self.scheme(),
+            self.port
+        )
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.ca_file.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// A connection string with the well-known development account key.
     pub fn connection_string(&self) -> String {
         format!(
-            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint={};",
+            "DefaultEndpointsProtocol={};AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint={};",
+            self.scheme(),
             self.blob_endpoint()
         )
     }
@@ -88,7 +124,12 @@ impl Azurite {
             "run scripts/test-peers: {} is missing",
             python.display()
         );
-        let mut child = Command::new(python)
+        let mut command = Command::new(python);
+        if let Some(ca_file) = &self.ca_file {
+            // azure-core sends through requests, which trusts this bundle.
+            command.env("REQUESTS_CA_BUNDLE", ca_file);
+        }
+        let mut child = command
             .arg(root.join("tests/oracles/blob_writer.py"))
             .arg(self.connection_string())
             .stdin(Stdio::piped())

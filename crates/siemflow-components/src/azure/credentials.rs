@@ -36,6 +36,16 @@ pub struct EntraAppConfig {
     pub token_version: TokenVersion,
 }
 
+/// [`EntraAppConfig`] as a nested block (`entra: {tenant_id: ..., ...}`) of a component whose
+/// other options are not about the app, refusing unknown keys (the flattened form cannot).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntraAppBlock {
+    /// The app.
+    #[serde(flatten)]
+    pub app: EntraAppConfig,
+}
+
 /// A certificate credential file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

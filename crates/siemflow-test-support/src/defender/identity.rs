@@ -9,8 +9,11 @@
 //! codes a real tenant returns (`invalid_client` 7000215, 700027; `invalid_scope` 1002012 for a
 //! mixed scope; `unauthorized_client` 700016 for an unknown client).
 //!
-//! Tokens are opaque strings that the API endpoints look up; each has one audience (resource)
-//! and an expiry, so a client that reuses a token across resources or past its expiry gets 401.
+//! Tokens are JWTs shaped like Entra's v1 access tokens (`aud` the resource, `iss`
+//! `https://sts.windows.net/<tenant>/`, `appid`, `tid`, `iat`/`nbf`/`exp`; HS256 with a key of
+//! this server's, so no client can verify them, as with Entra's): Azurite's `--oauth basic` takes
+//! them by their claims, and this server's API endpoints look them up. Each has one audience and an
+//! expiry, so a client that reuses a token across resources or past its expiry gets 401.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -89,7 +92,7 @@ impl Identity {
     ) -> TokenAnswer {
         let answer = self.check_request(tenant, v1, form, basic, endpoint);
         match answer {
-            Ok((client_id, resource)) => self.issue(client_id, resource, v1, lifetime),
+            Ok((client_id, resource)) => self.issue(tenant, client_id, resource, v1, lifetime),
             Err(refusal) => {
                 self.refused += 1;
                 refusal
@@ -238,6 +241,7 @@ impl Identity {
 
     fn issue(
         &mut self,
+        tenant: &str,
         client_id: String,
         resource: String,
         v1: bool,
@@ -246,12 +250,25 @@ impl Identity {
         self.counter += 1;
         let mut random = [0u8; 16];
         fill_random(&mut random, self.counter);
-        let token = format!(
-            "sftest.{}.{}",
-            self.counter,
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
-        );
         let seconds = lifetime.as_secs().max(1);
+        let now = unix_now();
+        let claims = json!({
+            "aud": resource,
+            "iss": format!("https://sts.windows.net/{tenant}/"),
+            "iat": now,
+            "nbf": now,
+            "exp": now + seconds,
+            "appid": client_id,
+            "tid": tenant,
+            "ver": "1.0",
+            "uti": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random),
+        });
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(&random),
+        )
+        .unwrap_or_else(|error| panic!("cannot sign a test token: {error}"));
         self.tokens.insert(
             token.clone(),
             IssuedToken {
@@ -262,7 +279,6 @@ impl Identity {
         );
         if v1 {
             self.issued.0 += 1;
-            let now = unix_now();
             (
                 200,
                 json!({

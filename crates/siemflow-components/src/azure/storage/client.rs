@@ -181,6 +181,7 @@ impl BlobClient {
             headers.push(("x-ms-range", range));
         }
         let mut authorization = None;
+        let mut bearer = None;
         match &self.account.auth {
             StorageAuth::SharedKey { key } => {
                 authorization = Some(shared_key::authorization(
@@ -205,6 +206,7 @@ impl BlobClient {
                     .await
                     .map_err(BlobError::Auth)?;
                 authorization = Some(token.header());
+                bearer = Some((tokens, token));
             }
         }
         let mut request = self.http.get(url);
@@ -237,11 +239,17 @@ impl BlobClient {
         match status {
             200..=299 => Ok((bytes, etag)),
             404 => Err(BlobError::NotFound),
-            401 | 403 => Err(BlobError::Denied {
-                status,
-                code,
-                message: message_of(&bytes),
-            }),
+            401 | 403 => {
+                if let (401, Some((tokens, token))) = (status, bearer) {
+                    // Expired or revoked early: the next request fetches a new one.
+                    tokens.invalidate(STORAGE_RESOURCE, &token);
+                }
+                Err(BlobError::Denied {
+                    status,
+                    code,
+                    message: message_of(&bytes),
+                })
+            }
             _ => Err(BlobError::Failed(format!(
                 "HTTP {status} {code}: {}",
                 message_of(&bytes)

@@ -26,6 +26,7 @@ use self::state::{BlobCheckpoint, BlobCommitter};
 use super::json_stream::{
     check_sizes, default_batch_size, default_max_event_bytes, run_blocking_reader,
 };
+use crate::azure::credentials::EntraAppBlock;
 use crate::azure::storage::account::StorageAccount;
 use crate::azure::storage::client::BlobClient;
 use crate::tls::TlsOptions;
@@ -38,12 +39,16 @@ pub struct AzureBlobSourceConfig {
     /// `SharedAccessSignature=` one, or `UseDevelopmentStorage=true`).
     #[serde(default)]
     pub connection_string: Option<SecretString>,
-    /// The blob endpoint (`https://<account>.blob.core.windows.net`), with `sas_token`.
+    /// The blob endpoint (`https://<account>.blob.core.windows.net`), with `sas_token` or
+    /// `entra`.
     #[serde(default)]
     pub account_url: Option<String>,
     /// A SAS token (account or container SAS with list and read).
     #[serde(default)]
     pub sas_token: Option<SecretString>,
+    /// An Entra ID app with the Storage Blob Data Reader role on the account.
+    #[serde(default)]
+    pub entra: Option<EntraAppBlock>,
     /// Table containers to discover (default `insights-logs-advancedhunting-`).
     #[serde(default = "default_container_prefix")]
     pub container_prefix: String,
@@ -93,18 +98,45 @@ fn default_commit_interval() -> Duration {
 }
 
 impl AzureBlobSourceConfig {
-    fn account(&self) -> Result<StorageAccount, String> {
-        match (&self.connection_string, &self.account_url, &self.sas_token) {
-            (Some(text), None, None) => StorageAccount::from_connection_string(text.expose())
+    /// The account and its authorization; `http` fetches Entra tokens.
+    fn account(&self, http: &reqwest::Client) -> Result<StorageAccount, String> {
+        let entra = self.entra.as_ref().map(|block| &block.app);
+        match (
+            &self.connection_string,
+            &self.account_url,
+            &self.sas_token,
+            entra,
+        ) {
+            (Some(text), None, None, None) => StorageAccount::from_connection_string(text.expose())
                 .map_err(|error| format!("`connection_string`: {error}")),
-            (None, Some(url), Some(sas)) => StorageAccount::with_sas(url, sas.expose()),
-            (None, Some(_), None) => Err("`account_url` needs `sas_token`".into()),
-            (None, None, Some(_)) => Err("`sas_token` needs `account_url`".into()),
-            (Some(_), _, _) => Err("set `connection_string` or `account_url`, not both".into()),
-            (None, None, None) => {
-                Err("set `connection_string`, or `account_url` and `sas_token`".into())
+            (None, Some(url), Some(sas), None) => StorageAccount::with_sas(url, sas.expose()),
+            (None, Some(url), None, Some(app)) => {
+                let tokens = app
+                    .provider(http.clone())
+                    .map_err(|error| format!("`entra`: {error}"))?;
+                StorageAccount::with_tokens(url, tokens)
+            }
+            (None, Some(_), Some(_), Some(_)) => Err("set `sas_token` or `entra`, not both".into()),
+            (None, Some(_), None, None) => Err("`account_url` needs `sas_token` or `entra`".into()),
+            (None, None, _, _) if self.sas_token.is_some() || entra.is_some() => {
+                Err("`sas_token` and `entra` need `account_url`".into())
+            }
+            (Some(_), _, _, _) => Err(
+                "set `connection_string`, or `account_url` with `sas_token` or `entra`, not both"
+                    .into(),
+            ),
+            (None, None, _, _) => {
+                Err("set `connection_string`, or `account_url` and `sas_token` or `entra`".into())
             }
         }
+    }
+
+    fn http(&self) -> Result<reqwest::Client, String> {
+        let tls = TlsOptions {
+            ca_file: self.ca_file.clone(),
+            ..TlsOptions::default()
+        };
+        crate::http_client::client_with(&tls, Duration::from_secs(10), Duration::from_secs(120))
     }
 
     fn start(&self, now: SystemTime) -> Result<SystemTime, String> {
@@ -114,7 +146,13 @@ impl AzureBlobSourceConfig {
 
 impl SourceConfig for AzureBlobSourceConfig {
     fn check(&self) -> Result<(), String> {
-        self.account()?;
+        if let Some(block) = &self.entra {
+            block
+                .app
+                .check()
+                .map_err(|error| format!("`entra`: {error}"))?;
+        }
+        self.account(&self.http()?)?;
         self.start(SystemTime::now())?;
         if self.poll_interval.is_zero() {
             return Err("`poll_interval` must be more than 0".into());
@@ -124,17 +162,8 @@ impl SourceConfig for AzureBlobSourceConfig {
 
     fn build(&self, cx: SourceContext) -> Result<ComponentTask, ComponentError> {
         self.check().map_err(ComponentError::Config)?;
-        let account = self.account().map_err(ComponentError::Config)?;
-        let tls = TlsOptions {
-            ca_file: self.ca_file.clone(),
-            ..TlsOptions::default()
-        };
-        let http = crate::http_client::client_with(
-            &tls,
-            Duration::from_secs(10),
-            Duration::from_secs(120),
-        )
-        .map_err(ComponentError::Config)?;
+        let http = self.http().map_err(ComponentError::Config)?;
+        let account = self.account(&http).map_err(ComponentError::Config)?;
         let client = BlobClient::new(http, account);
         let checkpoint_path = cx.component.checkpoint_path();
         let saved: BlobCheckpoint = checkpoint::load(&checkpoint_path)
@@ -177,5 +206,58 @@ impl SourceConfig for AzureBlobSourceConfig {
             )
             .await
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::azure::storage::account::StorageAuth;
+
+    fn config(yaml: &str) -> Result<AzureBlobSourceConfig, String> {
+        let node =
+            siemflow_core::config::yaml::parse(yaml).map_err(|error| format!("{error:?}"))?;
+        siemflow_core::config::de::from_node(&node).map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn takes_exactly_one_way_to_authorize() {
+        let entra = config(
+            "{account_url: 'https://contosologs.blob.core.windows.net', entra: {tenant_id: t, client_id: c, client_secret: s}}",
+        )
+        .unwrap();
+        entra.check().unwrap();
+        let account = entra.account(&entra.http().unwrap()).unwrap();
+        assert_eq!(account.name, "contosologs");
+        assert!(matches!(account.auth, StorageAuth::Bearer(_)));
+
+        let refused = [
+            ("{account_url: 'https://a.blob.core.windows.net'}", "needs"),
+            (
+                "{account_url: 'https://a.blob.core.windows.net', sas_token: 'sv=1', entra: {tenant_id: t, client_id: c, client_secret: s}}",
+                "not both",
+            ),
+            (
+                "{entra: {tenant_id: t, client_id: c, client_secret: s}}",
+                "need `account_url`",
+            ),
+            (
+                "{account_url: 'https://a.blob.core.windows.net', entra: {tenant_id: t, client_id: c}}",
+                "client_secret",
+            ),
+            (
+                "{connection_string: 'UseDevelopmentStorage=true', account_url: x}",
+                "not both",
+            ),
+        ];
+        for (yaml, message) in refused {
+            let error = config(yaml).unwrap().check().unwrap_err();
+            assert!(error.contains(message), "{yaml}: {error}");
+        }
+        let typo = config(
+            "{account_url: 'https://a.blob.core.windows.net', entra: {tenant_id: t, client_id: c, client_secert: s}}",
+        )
+        .unwrap_err();
+        assert!(typo.contains("client_secert"), "{typo}");
     }
 }

@@ -16,6 +16,7 @@ use siemflow_core::component::ComponentContext;
 use super::layout::{blob_hour, container_of, day_prefix, days, truncate};
 use super::state::{BlobCheckpoint, BlobPosition, Position};
 use crate::azure::storage::client::{BlobClient, BlobError};
+use crate::azure::token::AuthError;
 use crate::sources::json_stream::{Stopped, StreamName, StreamReader};
 
 /// What the reader needs to know.
@@ -132,7 +133,10 @@ fn poll(
     let now = SystemTime::now();
     let failed = |what: &str, error: BlobError| {
         component.metrics.error(
-            if matches!(error, BlobError::Denied { .. }) {
+            if matches!(
+                error,
+                BlobError::Denied { .. } | BlobError::Auth(AuthError::Rejected { .. })
+            ) {
                 "access_denied"
             } else {
                 "storage_failed"
