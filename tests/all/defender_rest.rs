@@ -213,8 +213,11 @@ fn assert_retry_after_respected(server: &DefenderApi) -> usize {
 
 #[test]
 fn two_thousand_alerts_changing_arrive_once_each_through_faults_and_expiring_tokens() {
+    // Tokens live an hour, so the client never renews one early on its own: after
+    // `expire_tokens` below, its next request carries a dead token and must be refused (a short
+    // lifetime would let an early renewal win that race now and then).
     let server = DefenderApi::start(DefenderApiOptions {
-        token_lifetime: Duration::from_secs(4),
+        token_lifetime: Duration::from_secs(3599),
         quota: Some(Quota {
             per_minute: 600,
             per_hour: 100_000,
