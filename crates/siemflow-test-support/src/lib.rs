@@ -16,6 +16,7 @@
 pub mod azurite;
 pub mod collector;
 pub mod defender;
+pub mod event_hubs;
 pub mod hec;
 pub mod server;
 pub mod tls;
