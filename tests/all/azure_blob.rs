@@ -12,7 +12,7 @@ use siemflow_test_support::azurite::Azurite;
 use siemflow_test_support::defender::{DefenderApi, DefenderApiOptions};
 use siemflow_test_support::tls::Certificates;
 
-use crate::support::{describe, lines, send_signal, siemflow, write};
+use crate::support::{describe, lines, report_ids, send_signal, siemflow, wait_for_count, write};
 
 const TENANT: &str = "4f6d8a2e-1c3b-4d5e-9a7f-0b1c2d3e4f50";
 const TABLES: [&str; 5] = [
@@ -90,36 +90,11 @@ fn container(table: &str) -> String {
     )
 }
 
-/// `ReportId` of every delivered line, with how many times it came.
-fn delivered(out: &Path) -> HashMap<u64, usize> {
-    let mut counts = HashMap::new();
-    for line in lines(out) {
-        let value: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|error| panic!("a delivered line is not JSON ({error}): {line}"));
-        let n = value["properties"]["ReportId"]
-            .as_u64()
-            .unwrap_or_else(|| panic!("no ReportId: {line}"));
-        *counts.entry(n).or_default() += 1;
-    }
-    counts
-}
-
 fn wait_for(out: &Path, expected: usize, child: &mut Child) {
-    let start = Instant::now();
-    loop {
-        let got = delivered(out).len();
-        if got >= expected {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("siemflow exited ({status}) with {got} of {expected} lines delivered");
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "{got} of {expected} lines delivered after 120 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let limit = Duration::from_secs(120);
+    wait_for_count(child, expected, limit, "lines delivered", || {
+        report_ids(out).len()
+    });
 }
 
 #[test]
@@ -188,9 +163,13 @@ sinks:
         {"op": "append", "container": container(TABLES[0]), "blob": blob_of(0), "data": head}
     ]));
     // Give the source several polls to (wrongly) take the half line.
-    let before = delivered(&out).len();
+    let before = report_ids(&out).len();
     std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(delivered(&out).len(), before, "half a line is not an event");
+    assert_eq!(
+        report_ids(&out).len(),
+        before,
+        "half a line is not an event"
+    );
     azurite.python_sdk(&json!([
         {"op": "append", "container": container(TABLES[0]), "blob": blob_of(0), "data": format!("{tail}\r\n")}
     ]));
@@ -201,7 +180,7 @@ sinks:
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
 
-    let got = delivered(&out);
+    let got = report_ids(&out);
     let repeated: BTreeMap<_, _> = got.iter().filter(|(_, count)| **count > 1).collect();
     assert!(repeated.is_empty(), "lines delivered twice: {repeated:?}");
     assert_eq!(got.len(), expected);
@@ -333,7 +312,7 @@ sinks:
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
 
-    let got = delivered(&out);
+    let got = report_ids(&out);
     assert!(
         (0..total as u64).all(|n| got.contains_key(&n)),
         "every line at least once"
@@ -544,7 +523,7 @@ sinks:
     assert_eq!(send_signal(child.id(), libc::SIGTERM), 0);
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    let got = delivered(&out);
+    let got = report_ids(&out);
     assert_eq!(got.len(), next as usize);
     assert!(got.values().all(|count| *count == 1), "each line once");
     let (v1, v2) = identity.tokens_issued();

@@ -18,6 +18,7 @@ mod defender_rest;
 mod delivery;
 mod disk_buffer;
 mod event_hubs_emulator;
+mod event_hubs_source;
 mod file_source;
 mod normalize;
 mod plugin_cli;

@@ -1,8 +1,9 @@
 //! Helpers shared by the integration tests.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
 
 use siemflow_core::Pipeline;
 use siemflow_core::config::load_file;
@@ -51,6 +52,46 @@ pub fn lines(path: &Path) -> Vec<String> {
     match std::fs::read_to_string(path) {
         Ok(text) => text.lines().map(str::to_string).collect(),
         Err(_) => Vec::new(),
+    }
+}
+
+/// `properties.ReportId` of every line of a file sink's output (one Defender record per line),
+/// with how many times it came.
+pub fn report_ids(out: &Path) -> HashMap<u64, usize> {
+    let mut counts = HashMap::new();
+    for line in lines(out) {
+        let value: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|error| panic!("a delivered line is not JSON ({error}): {line}"));
+        let n = value["properties"]["ReportId"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("one record per line, with a ReportId: {line}"));
+        *counts.entry(n).or_default() += 1;
+    }
+    counts
+}
+
+/// Polls `count` until it reaches `expected`; fails if `child` exits first or `limit` passes.
+pub fn wait_for_count(
+    child: &mut Child,
+    expected: usize,
+    limit: Duration,
+    what: &str,
+    count: impl Fn() -> usize,
+) {
+    let start = Instant::now();
+    loop {
+        let got = count();
+        if got >= expected {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("siemflow exited ({status}) with {got} of {expected} {what}");
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{got} of {expected} {what} after {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

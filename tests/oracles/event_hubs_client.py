@@ -6,6 +6,10 @@ Usage:
   event_hubs_client.py CONNECTION_STRING send < envelopes.json
       envelopes.json: {"partitions": {"0": [BODY, ...], ...}} or {"round_robin": [BODY, ...]};
       each BODY is a string sent as one event, in SDK batches; prints the number sent
+  event_hubs_client.py CONNECTION_STRING generate COUNT RECORDS PARTITIONS [FIRST]
+      sends COUNT Defender envelopes numbered from FIRST (default 0), envelope i to partition
+      i % PARTITIONS, each with RECORDS records whose properties.ReportId are i*RECORDS+j;
+      prints the number sent
   event_hubs_client.py CONNECTION_STRING receive COUNT
       reads every partition from the start until COUNT events arrived (60 s at most); prints
       one JSON line per event: partition, sequence_number, offset, enqueued_time, body
@@ -70,6 +74,50 @@ def send(connection: str) -> None:
     print(sent)
 
 
+def envelope(i: int, records: int) -> str:
+    tables = ["DeviceProcessEvents", "DeviceNetworkEvents", "DeviceFileEvents"]
+    return json.dumps(
+        {
+            "records": [
+                {
+                    "time": "2026-12-04T09:00:01.1234567Z",
+                    "tenantId": "4f6d8a2e-1c3b-4d5e-9a7f-0b1c2d3e4f50",
+                    "operationName": "Publish",
+                    "category": "AdvancedHunting-" + tables[j % len(tables)],
+                    "properties": {
+                        "Timestamp": "2026-12-04T09:00:00.0000001Z",
+                        "DeviceName": "wks-01.contoso.example",
+                        "ReportId": i * records + j,
+                        "ProcessCommandLine": 'cmd.exe /c "echo |=\\\\" & é',
+                    },
+                }
+                for j in range(records)
+            ]
+        }
+    )
+
+
+def generate(connection: str, count: int, records: int, partitions: int, first: int) -> None:
+    producer = EventHubProducerClient.from_connection_string(connection, retry_total=2)
+    sent = 0
+    with producer:
+        for pid in range(partitions):
+            batch = producer.create_batch(partition_id=str(pid))
+            for i in range(first + pid, first + count, partitions):
+                body = envelope(i, records)
+                try:
+                    batch.add(EventData(body))
+                except ValueError:
+                    producer.send_batch(batch)
+                    sent += len(batch)
+                    batch = producer.create_batch(partition_id=str(pid))
+                    batch.add(EventData(body))
+            if len(batch):
+                producer.send_batch(batch)
+                sent += len(batch)
+    print(sent)
+
+
 def receive(connection: str, count: int) -> None:
     client = EventHubConsumerClient.from_connection_string(
         connection, consumer_group="$Default", retry_total=2
@@ -113,6 +161,9 @@ def main() -> None:
         props(connection)
     elif command == "send":
         send(connection)
+    elif command == "generate":
+        first = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+        generate(connection, int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), first)
     elif command == "receive":
         receive(connection, int(sys.argv[3]))
     else:

@@ -35,6 +35,7 @@ pub fn registry() -> Registry {
         .source::<sources::defender::DefenderIncidentsConfig>("defender_incidents")
         .source::<sources::http_server::HttpServerConfig>("http_server")
         .source::<sources::azure_blob::AzureBlobSourceConfig>("azure_blob")
+        .source::<sources::event_hubs::EventHubsSourceConfig>("event_hubs")
         .transform::<transforms::filter::FilterConfig>("filter")
         .transform::<transforms::route::RouteConfig>("route")
         .transform::<transforms::dedupe::DedupeConfig>("dedupe")

@@ -44,6 +44,16 @@ impl AccessToken {
         format!("Bearer {}", self.value.expose())
     }
 
+    /// The token itself, for protocols that carry it elsewhere than a header (AMQP CBS).
+    pub fn secret(&self) -> &str {
+        self.value.expose()
+    }
+
+    /// How long it stays valid from now.
+    pub fn remaining(&self) -> Duration {
+        self.expires_at.saturating_duration_since(Instant::now())
+    }
+
     fn is_fresh(&self, now: Instant) -> bool {
         let lifetime = self.expires_at.saturating_duration_since(self.issued);
         now < self.issued + lifetime.mul_f64(0.8)

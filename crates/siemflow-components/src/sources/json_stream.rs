@@ -12,9 +12,10 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use futures::future::BoxFuture;
 use siemflow_core::acks::OrderedAcks;
-use siemflow_core::codec::{EventTypes, Frame, Framer, decode};
+use siemflow_core::codec::{DecodeError, EventTypes, Frame, Framer, decode};
 use siemflow_core::component::{ComponentContext, ComponentError, SourceSender};
 use siemflow_core::dead_letter::DeadLetter;
 use siemflow_core::event::{
@@ -44,12 +45,61 @@ pub(crate) fn check_sizes(max_event_bytes: usize, batch_size: usize) -> Result<(
     Ok(())
 }
 
+/// Splits `frame` into records ([`decode`]) and appends one event per record to `batch`. Event
+/// ids derive from `identity` (what names the frame: stream and offset, partition and sequence
+/// number) and the record's index, so that the same input read again gets the same ids.
+pub(crate) fn decode_records(
+    frame: &Bytes,
+    types: &mut EventTypes,
+    origin: &Arc<Origin>,
+    identity: [&[u8]; 2],
+    batch: &mut EventBatch,
+) -> Result<(), DecodeError> {
+    let records = decode(frame, types)?;
+    let received_at = SystemTime::now();
+    for record in records {
+        let id = EventId::derive(&[identity[0], identity[1], &record.index.to_le_bytes()]);
+        batch.push(Event::json(
+            record.body,
+            EventMetadata {
+                origin: origin.clone(),
+                event_type: record.event_type,
+                received_at,
+                id,
+                labels: None,
+            },
+        ));
+    }
+    Ok(())
+}
+
 /// A batch read, with what its acknowledgement means.
 #[derive(Debug)]
 pub(crate) struct ReadBatch<P> {
     events: EventBatch,
     status: BatchStatusReceiver,
     position: P,
+}
+
+impl<P> ReadBatch<P> {
+    /// Puts `events` under one acknowledgement that reaches `position`. With `fail`, the batch
+    /// counts as undelivered whatever happens downstream: input that could not even be
+    /// dead-lettered must be read again.
+    pub(crate) fn new(mut events: EventBatch, position: P, fail: bool) -> Self {
+        let (notifier, status) = BatchNotifier::new();
+        for event in &mut events {
+            event.add_finalizer(notifier.finalizer());
+        }
+        if fail {
+            drop(notifier.finalizer());
+        }
+        drop(notifier);
+        Self {
+            events,
+            status,
+            position,
+        }
+    }
 }
 
 /// The reader stopped because nobody takes its batches any more (shutdown or downstream gone).
@@ -157,29 +207,18 @@ impl<P: Send + 'static> StreamReader<P> {
 
     fn frame(&mut self, frame: Frame, stream: &StreamName) {
         match frame {
-            Frame::Data { bytes, start, .. } => match decode(&bytes, &mut self.types) {
-                Ok(records) => {
-                    let received_at = SystemTime::now();
-                    let offset = start.to_le_bytes();
-                    for record in records {
-                        let id =
-                            EventId::derive(&[&stream.hash, &offset, &record.index.to_le_bytes()]);
-                        self.batch.push(Event::json(
-                            record.body,
-                            EventMetadata {
-                                origin: self.origin.clone(),
-                                event_type: record.event_type,
-                                received_at,
-                                id,
-                                labels: None,
-                            },
-                        ));
-                    }
-                }
-                Err(error) => {
+            Frame::Data { bytes, start, .. } => {
+                let decoded = decode_records(
+                    &bytes,
+                    &mut self.types,
+                    &self.origin,
+                    [&stream.hash, &start.to_le_bytes()],
+                    &mut self.batch,
+                );
+                if let Err(error) = decoded {
                     self.dead_letter(&bytes, bytes.len(), start, &error.to_string(), stream);
                 }
-            },
+            }
             Frame::Oversize {
                 prefix,
                 size,
@@ -226,23 +265,11 @@ impl<P: Send + 'static> StreamReader<P> {
     /// Hands the current batch over. An empty batch still goes: its position must be committed in
     /// order with the others.
     fn flush(&mut self, position: P) -> Result<(), Stopped> {
-        let mut events = std::mem::take(&mut self.batch);
-        let (notifier, status) = BatchNotifier::new();
-        for event in &mut events {
-            event.add_finalizer(notifier.finalizer());
-        }
-        if std::mem::take(&mut self.dead_letter_failed) {
-            // Input that could not be dead-lettered must be read again: fail this batch.
-            drop(notifier.finalizer());
-        }
-        drop(notifier);
+        let events = std::mem::take(&mut self.batch);
+        let failed = std::mem::take(&mut self.dead_letter_failed);
         self.component.metrics.received(events.len(), 0);
         self.batches
-            .blocking_send(ReadBatch {
-                events,
-                status,
-                position,
-            })
+            .blocking_send(ReadBatch::new(events, position, failed))
             .map_err(|_| Stopped)
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod azure_blob;
 pub mod defender;
+pub mod event_hubs;
 pub mod file;
 pub mod http_server;
 mod json_stream;

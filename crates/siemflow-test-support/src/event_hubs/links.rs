@@ -506,14 +506,8 @@ async fn outgoing(shared: Arc<Shared>, grants: Grants, replies: Replies, mut sen
                     if changed.is_err() {
                         return;
                     }
-                    let target = stolen.borrow().clone();
-                    if target.as_ref().is_some_and(|(h, p)| *h == hub && *p == partition) {
-                        let _ = sender
-                            .close_with_error(error(
-                                "amqp:link:stolen",
-                                format!("New receiver with higher epoch of '1' is created hence current receiver with epoch '0' is getting disconnected. Partition {partition}."),
-                            ))
-                            .await;
+                    if stolen_here(&stolen, &hub, partition) {
+                        close_stolen(sender, partition, &shared).await;
                         return;
                     }
                     continue;
@@ -522,6 +516,14 @@ async fn outgoing(shared: Arc<Shared>, grants: Grants, replies: Replies, mut sen
             }
         }
         for event in events {
+            // A steal is noticed between deliveries too, not only when the partition is idle.
+            if stolen.has_changed().unwrap_or(false) {
+                stolen.mark_unchanged();
+                if stolen_here(&stolen, &hub, partition) {
+                    close_stolen(sender, partition, &shared).await;
+                    return;
+                }
+            }
             next += 1;
             let message = annotated(event);
             // Event deliveries are fire-and-forget: waiting for each outcome stalls SDK clients.
@@ -530,6 +532,28 @@ async fn outgoing(shared: Arc<Shared>, grants: Grants, replies: Replies, mut sen
             }
         }
     }
+}
+
+fn stolen_here(
+    stolen: &tokio::sync::watch::Receiver<Option<(String, usize)>>,
+    hub: &str,
+    partition: usize,
+) -> bool {
+    stolen
+        .borrow()
+        .as_ref()
+        .is_some_and(|(h, p)| h == hub && *p == partition)
+}
+
+/// Detaches a receiver the way the service does when a higher epoch takes its partition.
+async fn close_stolen(sender: Sender, partition: usize, shared: &Shared) {
+    let _ = sender
+        .close_with_error(error(
+            "amqp:link:stolen",
+            format!("New receiver with higher epoch of '1' is created hence current receiver with epoch '0' is getting disconnected. Partition {partition}."),
+        ))
+        .await;
+    shared.count(|counters| counters.stolen += 1);
 }
 
 /// The stored message with the annotations Event Hubs adds on delivery.

@@ -64,6 +64,8 @@ pub struct Counters {
     pub receivers: u64,
     /// TCP connections accepted.
     pub connections: u64,
+    /// Receive links detached with `amqp:link:stolen`.
+    pub stolen: u64,
 }
 
 /// State the connections share.
