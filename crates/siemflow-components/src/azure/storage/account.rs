@@ -10,6 +10,7 @@ use base64::Engine;
 use reqwest::Url;
 use siemflow_core::secret::SecretString;
 
+use crate::azure::credentials::EntraAppBlock;
 use crate::azure::token::TokenProvider;
 
 /// Azurite's account name.
@@ -134,6 +135,44 @@ impl StorageAccount {
             blob_endpoint: url,
             auth: StorageAuth::Bearer(tokens),
         })
+    }
+}
+
+impl StorageAccount {
+    /// The account of a component's options: `connection_string`, or `account_url` with
+    /// `sas_token` or `entra` (whose tokens `http` fetches). What every component that reaches
+    /// a storage account takes.
+    pub fn from_options(
+        connection_string: Option<&SecretString>,
+        account_url: Option<&str>,
+        sas_token: Option<&SecretString>,
+        entra: Option<&EntraAppBlock>,
+        http: &reqwest::Client,
+    ) -> Result<Self, String> {
+        let entra = entra.map(|block| &block.app);
+        match (connection_string, account_url, sas_token, entra) {
+            (Some(text), None, None, None) => Self::from_connection_string(text.expose())
+                .map_err(|error| format!("`connection_string`: {error}")),
+            (None, Some(url), Some(sas), None) => Self::with_sas(url, sas.expose()),
+            (None, Some(url), None, Some(app)) => {
+                let tokens = app
+                    .provider(http.clone())
+                    .map_err(|error| format!("`entra`: {error}"))?;
+                Self::with_tokens(url, tokens)
+            }
+            (None, Some(_), Some(_), Some(_)) => Err("set `sas_token` or `entra`, not both".into()),
+            (None, Some(_), None, None) => Err("`account_url` needs `sas_token` or `entra`".into()),
+            (None, None, sas, entra) if sas.is_some() || entra.is_some() => {
+                Err("`sas_token` and `entra` need `account_url`".into())
+            }
+            (Some(_), _, _, _) => Err(
+                "set `connection_string`, or `account_url` with `sas_token` or `entra`, not both"
+                    .into(),
+            ),
+            (None, None, _, _) => {
+                Err("set `connection_string`, or `account_url` and `sas_token` or `entra`".into())
+            }
+        }
     }
 }
 

@@ -36,6 +36,15 @@ pub enum BlobError {
         /// The message.
         message: String,
     },
+    /// A condition failed (`If-Match`, `If-None-Match`: 412) or the blob or container already
+    /// exists (409): somebody else wrote first.
+    #[error("HTTP {status} {code}")]
+    Conflict {
+        /// 409 or 412.
+        status: u16,
+        /// `x-ms-error-code`.
+        code: String,
+    },
     /// Anything else: worth trying again next poll.
     #[error("{0}")]
     Failed(String),
@@ -51,6 +60,17 @@ pub struct RangeRead {
     pub bytes: Bytes,
     /// The blob's ETag when read.
     pub etag: String,
+}
+
+/// When a write may happen: optimistic concurrency on one blob.
+#[derive(Debug, Clone, Copy)]
+pub enum WriteCondition<'a> {
+    /// Whatever is there.
+    Always,
+    /// Only over this version (bare ETag, as listings give it).
+    IfMatch(&'a str),
+    /// Only if the blob does not exist.
+    IfAbsent,
 }
 
 /// A client for one account.
@@ -112,6 +132,25 @@ impl BlobClient {
         prefix: &str,
         delimiter: Option<&str>,
     ) -> Result<(Vec<Blob>, Vec<String>), BlobError> {
+        self.list(container, prefix, delimiter, false).await
+    }
+
+    /// The blobs of `container` under `prefix`, with their metadata.
+    pub async fn list_blobs_with_metadata(
+        &self,
+        container: &str,
+        prefix: &str,
+    ) -> Result<Vec<Blob>, BlobError> {
+        Ok(self.list(container, prefix, None, true).await?.0)
+    }
+
+    async fn list(
+        &self,
+        container: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+        metadata: bool,
+    ) -> Result<(Vec<Blob>, Vec<String>), BlobError> {
         let mut blobs = Vec::new();
         let mut prefixes = Vec::new();
         let mut marker: Option<String> = None;
@@ -125,6 +164,9 @@ impl BlobClient {
                     .append_pair("prefix", prefix);
                 if let Some(delimiter) = delimiter {
                     query.append_pair("delimiter", delimiter);
+                }
+                if metadata {
+                    query.append_pair("include", "metadata");
                 }
                 if let Some(marker) = &marker {
                     query.append_pair("marker", marker);
@@ -157,6 +199,51 @@ impl BlobClient {
         Ok(RangeRead { bytes, etag })
     }
 
+    /// Creates `container`; one that already exists is fine.
+    pub async fn create_container(&self, container: &str) -> Result<(), BlobError> {
+        let mut url = self.url(&[container])?;
+        url.query_pairs_mut().append_pair("restype", "container");
+        match self
+            .request(reqwest::Method::PUT, url, Vec::new(), Bytes::new())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(BlobError::Conflict { status: 409, .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Writes an empty block blob carrying `metadata`, only if `condition` holds; returns the
+    /// new ETag. A failed condition is [`BlobError::Conflict`].
+    pub async fn put_metadata_blob(
+        &self,
+        container: &str,
+        blob: &str,
+        metadata: &[(&str, &str)],
+        condition: WriteCondition<'_>,
+    ) -> Result<String, BlobError> {
+        let mut segments = vec![container];
+        segments.extend(blob.split('/'));
+        let url = self.url(&segments)?;
+        let mut headers = vec![("x-ms-blob-type", "BlockBlob".to_string())];
+        let names: Vec<String> = metadata
+            .iter()
+            .map(|(name, _)| format!("x-ms-meta-{name}"))
+            .collect();
+        for (name, (_, value)) in names.iter().zip(metadata) {
+            headers.push((name.as_str(), (*value).to_string()));
+        }
+        match condition {
+            WriteCondition::Always => {}
+            WriteCondition::IfMatch(etag) => headers.push(("If-Match", format!("\"{etag}\""))),
+            WriteCondition::IfAbsent => headers.push(("If-None-Match", "*".to_string())),
+        }
+        let answer = self
+            .request(reqwest::Method::PUT, url, headers, Bytes::new())
+            .await?;
+        Ok(answer.etag)
+    }
+
     fn url(&self, segments: &[&str]) -> Result<Url, BlobError> {
         let mut url = self.account.blob_endpoint.clone();
         {
@@ -171,15 +258,32 @@ impl BlobClient {
         Ok(url)
     }
 
-    async fn get(&self, mut url: Url, range: Option<String>) -> Result<(Bytes, String), BlobError> {
+    async fn get(&self, url: Url, range: Option<String>) -> Result<(Bytes, String), BlobError> {
+        let headers = range
+            .map(|range| ("x-ms-range", range))
+            .into_iter()
+            .collect();
+        let answer = self
+            .request(reqwest::Method::GET, url, headers, Bytes::new())
+            .await?;
+        Ok((answer.body, answer.etag))
+    }
+
+    /// One request, signed or carrying the SAS or bearer token; `headers` are added to the
+    /// version and date headers (and signed, for SharedKey).
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        mut url: Url,
+        extra: Vec<(&str, String)>,
+        body: Bytes,
+    ) -> Result<Answer, BlobError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut headers: Vec<(&str, String)> = vec![
             ("x-ms-version", API_VERSION.to_string()),
             ("x-ms-date", httpdate::fmt_http_date(SystemTime::now())),
         ];
-        if let Some(range) = range {
-            headers.push(("x-ms-range", range));
-        }
+        headers.extend(extra);
         let mut authorization = None;
         let mut bearer = None;
         match &self.account.auth {
@@ -187,10 +291,10 @@ impl BlobClient {
                 authorization = Some(shared_key::authorization(
                     &self.account.name,
                     key,
-                    "GET",
+                    method.as_str(),
                     &url,
                     &headers,
-                    0,
+                    body.len(),
                 ));
             }
             StorageAuth::Sas(sas) => {
@@ -209,7 +313,14 @@ impl BlobClient {
                 bearer = Some((tokens, token));
             }
         }
-        let mut request = self.http.get(url);
+        // Put Blob needs a Content-Length even when empty, which an empty body does not get.
+        let mut request = match method {
+            reqwest::Method::GET => self.http.get(url),
+            method => self
+                .http
+                .request(method, url)
+                .header("content-length", body.len()),
+        };
         for (name, value) in &headers {
             request = request.header(*name, value);
         }
@@ -217,6 +328,7 @@ impl BlobClient {
             request = request.header("authorization", authorization);
         }
         let response = request
+            .body(body)
             .send()
             .await
             .map_err(|error| BlobError::Failed(describe_error(error)))?;
@@ -237,8 +349,9 @@ impl BlobClient {
             .await
             .map_err(|error| BlobError::Failed(describe_error(error)))?;
         match status {
-            200..=299 => Ok((bytes, etag)),
+            200..=299 => Ok(Answer { body: bytes, etag }),
             404 => Err(BlobError::NotFound),
+            409 | 412 => Err(BlobError::Conflict { status, code }),
             401 | 403 => {
                 if let (401, Some((tokens, token))) = (status, bearer) {
                     // Expired or revoked early: the next request fetches a new one.
@@ -256,6 +369,12 @@ impl BlobClient {
             ))),
         }
     }
+}
+
+/// What a successful request answered.
+struct Answer {
+    body: Bytes,
+    etag: String,
 }
 
 /// `<Message>` of a storage error body, or its start.

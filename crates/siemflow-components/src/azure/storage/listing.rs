@@ -52,6 +52,9 @@ pub struct Blob {
     pub name: String,
     /// Size and version.
     pub properties: BlobProperties,
+    /// Name-value pairs (listed with `include=metadata`).
+    #[serde(default)]
+    pub metadata: std::collections::HashMap<String, String>,
 }
 
 /// `<Properties>` of a blob.
@@ -63,6 +66,16 @@ pub struct BlobProperties {
     /// The version; changes on every write.
     #[serde(rename = "Etag")]
     pub etag: String,
+    /// When it was last written (RFC 1123).
+    #[serde(rename = "Last-Modified", default)]
+    pub last_modified: Option<String>,
+}
+
+impl BlobProperties {
+    /// `Last-Modified` as a time.
+    pub fn modified(&self) -> Option<std::time::SystemTime> {
+        httpdate::parse_http_date(self.last_modified.as_deref()?).ok()
+    }
 }
 
 /// `<BlobPrefix>`.
@@ -102,15 +115,22 @@ mod tests {
   <Blobs>
     <BlobPrefix><Name>tenantId=a/</Name></BlobPrefix>
     <Blob><Name>x&amp;y/PT1H.json</Name><Properties><Last-Modified>Thu, 03 Dec 2026 12:00:00 GMT</Last-Modified><Etag>0x8DD1</Etag><Content-Length>342</Content-Length><BlobType>AppendBlob</BlobType></Properties></Blob>
+    <Blob><Name>ns/ownership/0</Name><Properties><Etag>0x8DD2</Etag><Content-Length>0</Content-Length></Properties><Metadata><ownerid>a1</ownerid></Metadata></Blob>
     <BlobPrefix><Name>tenantId=b/</Name></BlobPrefix>
   </Blobs>
   <NextMarker>m2</NextMarker>
 </EnumerationResults>"#;
         let page = EnumerationResults::parse(xml).unwrap();
         let blobs = page.blobs.as_ref().unwrap();
-        assert_eq!(blobs.items.len(), 1);
+        assert_eq!(blobs.items.len(), 2);
+        assert_eq!(blobs.items[1].metadata["ownerid"], "a1");
         assert_eq!(blobs.items[0].name, "x&y/PT1H.json");
         assert_eq!(blobs.items[0].properties.content_length, 342);
+        assert_eq!(
+            blobs.items[0].properties.modified(),
+            Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_299_200))
+        );
+        assert!(blobs.items[0].metadata.is_empty());
         assert_eq!(blobs.prefixes.len(), 2);
         assert_eq!(page.marker(), Some("m2"));
         let containers = EnumerationResults::parse(

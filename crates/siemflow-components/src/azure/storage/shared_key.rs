@@ -1,8 +1,9 @@
 //! SharedKey authorization, as "Authorize with Shared Key" in the Azure Storage REST docs
 //! describes it for the Blob service (version 2009-09-19 and later).
 //!
-//! The string to sign is the verb, eleven standard header values (empty here but
-//! `Content-Length`; the date and range go in `x-ms-*` headers), the canonicalized `x-ms-*`
+//! The string to sign is the verb, eleven standard header values (the date and range go in
+//! `x-ms-*` headers, so in practice `Content-Length` and the conditions `If-Match` and
+//! `If-None-Match`), the canonicalized `x-ms-*`
 //! headers (lower-case names, sorted, `name:value\n`), and the canonicalized resource:
 //! `/<account><path>` and each query parameter, lower-case name sorted, `\nname:value`. For a
 //! path-style emulator URL the path already starts with the account, so it appears twice, as
@@ -13,7 +14,8 @@ use reqwest::Url;
 
 /// The `Authorization` header value for a request.
 ///
-/// `headers` are the request's `x-ms-*` headers; `content_length` its body length.
+/// `headers` are the request's `x-ms-*` headers and standard headers it signs (such as
+/// `If-Match`); `content_length` its body length.
 pub fn authorization(
     account: &str,
     key: &[u8],
@@ -43,9 +45,25 @@ fn string_to_sign(
     } else {
         content_length.to_string()
     };
-    // VERB, Content-Encoding, Content-Language, Content-Length, Content-MD5, Content-Type, Date,
-    // If-Modified-Since, If-Match, If-None-Match, If-Unmodified-Since, Range.
-    let mut text = format!("{method}\n\n\n{length}\n\n\n\n\n\n\n\n\n");
+    let standard = |name: &str| {
+        headers
+            .iter()
+            .find(|(header, _)| header.eq_ignore_ascii_case(name))
+            .map_or("", |(_, value)| value.as_str())
+    };
+    let mut text = format!("{method}\n\n\n{length}\n\n");
+    for name in [
+        "content-type",
+        "date",
+        "if-modified-since",
+        "if-match",
+        "if-none-match",
+        "if-unmodified-since",
+        "range",
+    ] {
+        text.push_str(standard(name));
+        text.push('\n');
+    }
     let mut canonical: Vec<(String, String)> = headers
         .iter()
         .filter(|(name, _)| name.to_ascii_lowercase().starts_with("x-ms-"))
@@ -101,6 +119,18 @@ mod tests {
             "GET\n\n\n\n\n\n\n\n\n\n\n\n\
              x-ms-date:Thu, 03 Dec 2026 12:00:00 GMT\nx-ms-version:2021-12-02\n\
              /devstoreaccount1/devstoreaccount1/insights\ncomp:list\nprefix:tenantId=\nrestype:container"
+        );
+        let blob = Url::parse("http://127.0.0.1:10000/devstoreaccount1/c/ns/ownership/0").unwrap();
+        let headers = [
+            ("x-ms-version", "2021-12-02".to_string()),
+            ("If-Match", "\"0x8DD1\"".to_string()),
+            ("x-ms-meta-ownerid", "a1".to_string()),
+        ];
+        assert_eq!(
+            string_to_sign("devstoreaccount1", "PUT", &blob, &headers, 0),
+            "PUT\n\n\n\n\n\n\n\n\"0x8DD1\"\n\n\n\n\
+             x-ms-meta-ownerid:a1\nx-ms-version:2021-12-02\n\
+             /devstoreaccount1/devstoreaccount1/c/ns/ownership/0"
         );
     }
 }

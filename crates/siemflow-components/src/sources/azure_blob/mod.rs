@@ -100,35 +100,13 @@ fn default_commit_interval() -> Duration {
 impl AzureBlobSourceConfig {
     /// The account and its authorization; `http` fetches Entra tokens.
     fn account(&self, http: &reqwest::Client) -> Result<StorageAccount, String> {
-        let entra = self.entra.as_ref().map(|block| &block.app);
-        match (
-            &self.connection_string,
-            &self.account_url,
-            &self.sas_token,
-            entra,
-        ) {
-            (Some(text), None, None, None) => StorageAccount::from_connection_string(text.expose())
-                .map_err(|error| format!("`connection_string`: {error}")),
-            (None, Some(url), Some(sas), None) => StorageAccount::with_sas(url, sas.expose()),
-            (None, Some(url), None, Some(app)) => {
-                let tokens = app
-                    .provider(http.clone())
-                    .map_err(|error| format!("`entra`: {error}"))?;
-                StorageAccount::with_tokens(url, tokens)
-            }
-            (None, Some(_), Some(_), Some(_)) => Err("set `sas_token` or `entra`, not both".into()),
-            (None, Some(_), None, None) => Err("`account_url` needs `sas_token` or `entra`".into()),
-            (None, None, _, _) if self.sas_token.is_some() || entra.is_some() => {
-                Err("`sas_token` and `entra` need `account_url`".into())
-            }
-            (Some(_), _, _, _) => Err(
-                "set `connection_string`, or `account_url` with `sas_token` or `entra`, not both"
-                    .into(),
-            ),
-            (None, None, _, _) => {
-                Err("set `connection_string`, or `account_url` and `sas_token` or `entra`".into())
-            }
-        }
+        StorageAccount::from_options(
+            self.connection_string.as_ref(),
+            self.account_url.as_deref(),
+            self.sas_token.as_ref(),
+            self.entra.as_ref(),
+            http,
+        )
     }
 
     fn http(&self) -> Result<reqwest::Client, String> {

@@ -5,11 +5,150 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use siemflow_core::component::ComponentError;
+use siemflow_core::config::duration;
 use siemflow_core::event::BatchStatus;
+use siemflow_core::secret::SecretString;
+
+use crate::azure::credentials::EntraAppBlock;
+use crate::azure::storage::account::StorageAccount;
+use crate::azure::storage::client::BlobClient;
+use crate::tls::TlsOptions;
 
 use crate::sources::json_stream::Committer;
+
+/// Which store keeps the positions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    /// A file under `--data-dir`; this instance reads every partition.
+    #[default]
+    File,
+    /// An Azure Blob container, shared by every instance reading the hub with the consumer
+    /// group: they split the partitions between them.
+    Blob,
+}
+
+/// `checkpoints:` of the source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointsConfig {
+    /// `file` (default) or `blob`.
+    #[serde(rename = "type", default)]
+    pub kind: StoreKind,
+    /// The storage account's connection string.
+    #[serde(default)]
+    pub connection_string: Option<SecretString>,
+    /// The blob endpoint, with `sas_token` or `entra`.
+    #[serde(default)]
+    pub account_url: Option<String>,
+    /// A SAS token with read, write, list and create permissions on the container.
+    #[serde(default)]
+    pub sas_token: Option<SecretString>,
+    /// An Entra ID app with the Storage Blob Data Contributor role.
+    #[serde(default)]
+    pub entra: Option<EntraAppBlock>,
+    /// The container (created if missing).
+    #[serde(default)]
+    pub container: Option<String>,
+    /// PEM CA certificates to trust instead of the system's.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// How often ownership is renewed and the balance worked out (default `10s`).
+    #[serde(default = "default_balance_interval", with = "duration")]
+    pub balance_interval: Duration,
+    /// An ownership not renewed for this long is free for other instances (default `60s`).
+    #[serde(default = "default_ownership_expiry", with = "duration")]
+    pub ownership_expiry: Duration,
+}
+
+fn default_balance_interval() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_ownership_expiry() -> Duration {
+    Duration::from_secs(60)
+}
+
+impl Default for CheckpointsConfig {
+    fn default() -> Self {
+        Self {
+            kind: StoreKind::File,
+            connection_string: None,
+            account_url: None,
+            sas_token: None,
+            entra: None,
+            container: None,
+            ca_file: None,
+            balance_interval: default_balance_interval(),
+            ownership_expiry: default_ownership_expiry(),
+        }
+    }
+}
+
+impl CheckpointsConfig {
+    /// Checks the options; for `blob`, returns a client of the account and the container.
+    pub fn blob(&self) -> Result<Option<(BlobClient, String)>, String> {
+        let blob_options = self.connection_string.is_some()
+            || self.account_url.is_some()
+            || self.sas_token.is_some()
+            || self.entra.is_some()
+            || self.container.is_some();
+        if self.kind == StoreKind::File {
+            return match blob_options {
+                true => Err("`checkpoints`: storage options need `type: blob`".into()),
+                false => Ok(None),
+            };
+        }
+        if let Some(block) = &self.entra {
+            block
+                .app
+                .check()
+                .map_err(|error| format!("`checkpoints.entra`: {error}"))?;
+        }
+        let container = self
+            .container
+            .clone()
+            .ok_or("`checkpoints`: `type: blob` needs `container`")?;
+        let valid = (3..=63).contains(&container.len())
+            && container
+                .bytes()
+                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+        if !valid {
+            return Err(format!(
+                "`checkpoints.container`: `{container}` is not a container name (3 to 63 lower-case letters, digits and -)"
+            ));
+        }
+        if self.balance_interval.is_zero() || self.ownership_expiry < self.balance_interval * 2 {
+            return Err(
+                "`checkpoints`: `ownership_expiry` must be at least twice `balance_interval`, so an owner renews in time"
+                    .into(),
+            );
+        }
+        let tls = TlsOptions {
+            ca_file: self.ca_file.clone(),
+            ..TlsOptions::default()
+        };
+        let http = crate::http_client::client_with(
+            &tls,
+            Duration::from_secs(10),
+            Duration::from_secs(30),
+        )?;
+        let account = StorageAccount::from_options(
+            self.connection_string.as_ref(),
+            self.account_url.as_deref(),
+            self.sas_token.as_ref(),
+            self.entra.as_ref(),
+            &http,
+        )
+        .map_err(|error| format!("`checkpoints`: {error}"))?;
+        Ok(Some((BlobClient::new(http, account), container)))
+    }
+}
 
 /// Where one partition stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

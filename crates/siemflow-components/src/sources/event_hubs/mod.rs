@@ -8,30 +8,31 @@
 //! driver that acknowledges them in send order, so a partition's [`checkpoint`] only moves over
 //! events that were delivered, with nothing undelivered before them.
 
+mod balance;
+mod blob_commits;
+mod blob_store;
 pub mod checkpoint;
 mod message;
 mod partition;
+mod supervisor;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
-use siemflow_core::backoff::Backoff;
-use siemflow_core::component::{
-    ComponentContext, ComponentError, ComponentTask, SourceConfig, SourceContext,
-};
+use siemflow_core::component::{ComponentError, ComponentTask, SourceConfig, SourceContext};
 use siemflow_core::config::duration;
 use siemflow_core::secret::SecretString;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
-use self::checkpoint::{FileStore, HubCheckpoint, HubCommitter, HubIdentity, PartitionPosition};
-use self::partition::{Ended, PartitionReader, ReaderSettings, StartPosition};
-use super::json_stream::{
-    ReadBatch, check_sizes, default_batch_size, default_max_event_bytes, drive,
-};
+use self::balance::Balancer;
+use self::blob_commits::blob_commits;
+use self::blob_store::BlobCheckpointStore;
+use self::checkpoint::{CheckpointsConfig, FileStore, HubCheckpoint, HubCommitter, HubIdentity};
+use self::partition::{ReaderSettings, StartPosition};
+use self::supervisor::{Assignment, supervise};
+use super::json_stream::{check_sizes, default_batch_size, default_max_event_bytes, drive};
 use crate::azure::credentials::EntraAppBlock;
 use crate::azure::event_hubs::connection_string::{ConnectionString, SharedAccess};
 use crate::azure::event_hubs::namespace::{Namespace, NamespaceAuth};
@@ -92,6 +93,10 @@ pub struct EventHubsSourceConfig {
     /// it is tried again (default `1m`).
     #[serde(default = "default_stolen_retry", with = "duration")]
     pub stolen_retry: Duration,
+    /// Where positions are kept: `--data-dir` (default), or a blob container shared by several
+    /// instances, which then split the partitions.
+    #[serde(default)]
+    pub checkpoints: CheckpointsConfig,
 }
 
 fn default_consumer_group() -> String {
@@ -220,6 +225,89 @@ impl EventHubsSourceConfig {
     }
 }
 
+/// The `--data-dir` checkpoint, if it is for this hub and consumer group.
+fn file_checkpoint(
+    path: &std::path::Path,
+    identity: HubIdentity,
+) -> Result<HubCheckpoint, ComponentError> {
+    let saved: HubCheckpoint = siemflow_core::checkpoint::load(path)
+        .map_err(|error| ComponentError::io("cannot read the event_hubs checkpoint", error))?
+        .unwrap_or_default();
+    if saved.identity == identity || saved.partitions.is_empty() {
+        return Ok(HubCheckpoint {
+            identity,
+            partitions: saved.partitions,
+        });
+    }
+    tracing::warn!(
+        checkpoint = %path.display(),
+        "the checkpoint is for {}/{} ({}); starting at `start_position`",
+        saved.identity.namespace,
+        saved.identity.hub,
+        saved.identity.consumer_group
+    );
+    Ok(HubCheckpoint {
+        identity,
+        partitions: Default::default(),
+    })
+}
+
+/// The committer, and the task writing what it commits (blob store).
+struct Stores {
+    committer: HubCommitter,
+    writer: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Runs the readers and drives their batches downstream, committing as they are
+/// acknowledged; with the blob store, gives the partitions up at the end.
+async fn run(
+    cx: SourceContext,
+    settings: Arc<ReaderSettings>,
+    only: Option<Vec<String>>,
+    assignment: Assignment,
+    stores: Stores,
+    commit_interval: Duration,
+) -> Result<(), ComponentError> {
+    let Stores {
+        mut committer,
+        writer,
+    } = stores;
+    let SourceContext {
+        component,
+        out,
+        shutdown,
+    } = cx;
+    let (batches, read) = mpsc::channel(4);
+    let supervisor = tokio::spawn(supervise(
+        settings,
+        only,
+        assignment,
+        component.clone(),
+        batches,
+        shutdown.clone(),
+    ));
+    let driven = drive(
+        read,
+        out,
+        &component,
+        shutdown.clone(),
+        commit_interval,
+        &mut committer,
+    )
+    .await;
+    shutdown.cancel();
+    let balancer = supervisor.await.ok().flatten();
+    // The last positions go to the store before the partitions are given up.
+    drop(committer);
+    if let Some(writer) = writer {
+        let _ = writer.await;
+    }
+    if let Some(balancer) = balancer {
+        balancer.relinquish().await;
+    }
+    driven
+}
+
 impl SourceConfig for EventHubsSourceConfig {
     fn check(&self) -> Result<(), String> {
         if let Some(block) = &self.entra {
@@ -236,6 +324,7 @@ impl SourceConfig for EventHubsSourceConfig {
         if self.prefetch == 0 {
             return Err("`prefetch` must be at least 1".into());
         }
+        self.checkpoints.blob()?;
         check_sizes(self.max_event_bytes, self.batch_size)
     }
 
@@ -246,28 +335,6 @@ impl SourceConfig for EventHubsSourceConfig {
             namespace: namespace.host.to_ascii_lowercase(),
             hub: hub.to_ascii_lowercase(),
             consumer_group: self.consumer_group.to_ascii_lowercase(),
-        };
-        let path = cx.component.checkpoint_path();
-        let saved: HubCheckpoint = siemflow_core::checkpoint::load(&path)
-            .map_err(|error| ComponentError::io("cannot read the event_hubs checkpoint", error))?
-            .unwrap_or_default();
-        let saved = if saved.identity == identity || saved.partitions.is_empty() {
-            HubCheckpoint {
-                identity,
-                partitions: saved.partitions,
-            }
-        } else {
-            tracing::warn!(
-                checkpoint = %path.display(),
-                "the checkpoint is for {}/{} ({}); starting at `start_position`",
-                saved.identity.namespace,
-                saved.identity.hub,
-                saved.identity.consumer_group
-            );
-            HubCheckpoint {
-                identity,
-                partitions: Default::default(),
-            }
         };
         let settings = Arc::new(ReaderSettings {
             namespace,
@@ -286,135 +353,64 @@ impl SourceConfig for EventHubsSourceConfig {
                 cx.component.id,
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
+            stolen_retry: self.stolen_retry,
         });
         let only = self.partitions.clone();
         let commit_interval = self.commit_interval;
-        let stolen_retry = self.stolen_retry;
-        Ok(Box::pin(async move {
-            let SourceContext {
-                component,
-                out,
-                shutdown,
-            } = cx;
-            let (batches, read) = mpsc::channel(4);
-            let supervisor = tokio::spawn(supervise(
-                settings,
-                only,
-                saved.partitions.clone(),
-                component.clone(),
-                batches,
-                shutdown.clone(),
-                stolen_retry,
-            ));
-            let mut committer = HubCommitter::new(saved, Box::new(FileStore { path }));
-            let driven = drive(
-                read,
-                out,
-                &component,
-                shutdown.clone(),
-                commit_interval,
-                &mut committer,
-            )
-            .await;
-            shutdown.cancel();
-            let _ = supervisor.await;
-            driven
-        }))
-    }
-}
-
-/// Finds the partitions and keeps one reader running per partition.
-async fn supervise(
-    settings: Arc<ReaderSettings>,
-    only: Option<Vec<String>>,
-    saved: std::collections::BTreeMap<String, PartitionPosition>,
-    component: ComponentContext,
-    batches: mpsc::Sender<ReadBatch<checkpoint::Position>>,
-    shutdown: CancellationToken,
-    stolen_retry: Duration,
-) {
-    let Some(mut ids) = partition_ids(&settings, &component, &shutdown).await else {
-        return;
-    };
-    if let Some(only) = &only {
-        for id in only.iter().filter(|id| !ids.contains(id)) {
-            component.metrics.error(
-                "unknown_partition",
-                &format_args!("the hub {} has no partition {id}", settings.hub),
-            );
-        }
-        ids.retain(|id| only.contains(id));
-    }
-    tracing::info!(hub = %settings.hub, partitions = ?ids, "reading partitions");
-    let mut readers = JoinSet::new();
-    let start =
-        |readers: &mut JoinSet<_>, id: String, from: Option<PartitionPosition>, wait: Duration| {
-            let reader = PartitionReader::new(
-                settings.clone(),
-                &id,
-                from,
-                component.clone(),
-                batches.clone(),
-                shutdown.clone(),
-            );
-            let shutdown = shutdown.clone();
-            readers.spawn(async move {
-                tokio::select! {
-                    () = shutdown.cancelled() => return (id, Ended::Stopped, None),
-                    () = tokio::time::sleep(wait) => {}
-                }
-                let (ended, last) = reader.run().await;
-                (id, ended, last)
-            });
-        };
-    for id in ids {
-        let from = saved.get(&id).cloned();
-        start(&mut readers, id, from, Duration::ZERO);
-    }
-    while let Some(joined) = readers.join_next().await {
-        match joined {
-            Ok((id, Ended::Stolen, last)) if !shutdown.is_cancelled() => {
-                start(&mut readers, id, last, stolen_retry);
+        match self.checkpoints.blob().map_err(ComponentError::Config)? {
+            None => {
+                let path = cx.component.checkpoint_path();
+                let saved = file_checkpoint(&path, identity)?;
+                let assignment = Assignment::All(saved.partitions.clone());
+                let stores = Stores {
+                    committer: HubCommitter::new(saved, Box::new(FileStore { path })),
+                    writer: None,
+                };
+                Ok(Box::pin(run(
+                    cx,
+                    settings,
+                    only,
+                    assignment,
+                    stores,
+                    commit_interval,
+                )))
             }
-            Ok(_) => {}
-            Err(error) => component.metrics.error(
-                "reader_failed",
-                &format_args!("a partition reader failed: {error}"),
-            ),
-        }
-    }
-}
-
-/// The hub's partition ids, asked until the answer comes or the source stops.
-async fn partition_ids(
-    settings: &ReaderSettings,
-    component: &ComponentContext,
-    shutdown: &CancellationToken,
-) -> Option<Vec<String>> {
-    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
-    loop {
-        let attempt = async {
-            let mut connection = settings
-                .namespace
-                .connect(&format!("{}-management", settings.client_id))
-                .await?;
-            let ids = connection.partition_ids(&settings.hub).await;
-            connection.close().await;
-            ids
-        };
-        let failure = tokio::select! {
-            () = shutdown.cancelled() => return None,
-            answer = attempt => match answer {
-                Ok(ids) => return Some(ids),
-                Err(failure) => failure,
-            },
-        };
-        let delay = backoff.next_delay();
-        component.metrics.error(failure.kind().label(), &failure);
-        tracing::warn!(retry_in = ?delay, "{failure}");
-        tokio::select! {
-            () = shutdown.cancelled() => return None,
-            () = tokio::time::sleep(delay) => {}
+            Some((client, container)) => {
+                let store = BlobCheckpointStore::new(client, &container, &identity);
+                let me = uuid::Uuid::new_v4().to_string();
+                tracing::info!(
+                    pipeline = %cx.component.pipeline,
+                    component = %cx.component.id,
+                    owner = %me,
+                    "partition ownership and checkpoints in blob container {container}"
+                );
+                let balancer = Balancer::new(store.clone(), me, self.checkpoints.ownership_expiry);
+                let (commits, writer) =
+                    blob_commits(store.clone(), balancer.owned(), cx.component.clone());
+                let committer = HubCommitter::new(
+                    HubCheckpoint {
+                        identity,
+                        partitions: Default::default(),
+                    },
+                    Box::new(commits),
+                );
+                let assignment = Assignment::Balanced(balancer, self.checkpoints.balance_interval);
+                Ok(Box::pin(async move {
+                    if let Err(error) = store.prepare().await {
+                        tracing::warn!(
+                            pipeline = %cx.component.pipeline,
+                            component = %cx.component.id,
+                            "could not create blob container {container} ({error}); assuming it exists"
+                        );
+                    }
+                    let writing = tokio::spawn(writer);
+                    let stores = Stores {
+                        committer,
+                        writer: Some(writing),
+                    };
+                    run(cx, settings, only, assignment, stores, commit_interval).await
+                }))
+            }
         }
     }
 }

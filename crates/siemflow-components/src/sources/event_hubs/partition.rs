@@ -70,6 +70,8 @@ pub struct ReaderSettings {
     pub max_event_bytes: usize,
     /// A prefix for AMQP container and link names.
     pub client_id: String,
+    /// How long a stolen partition is left alone before it is tried again.
+    pub stolen_retry: Duration,
 }
 
 /// Why a reader ended.
@@ -148,7 +150,6 @@ impl PartitionReader {
         }
     }
 
-    /// Reads until shutdown or until the partition is taken by another receiver.
     /// Reads until shutdown or until the partition is taken by another receiver; returns why,
     /// and the last event handed on.
     pub async fn run(mut self) -> (Ended, Option<PartitionPosition>) {
