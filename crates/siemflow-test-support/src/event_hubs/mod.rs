@@ -183,6 +183,22 @@ impl EventHubsEmulator {
         })
     }
 
+    /// Appends one event with `body` as its single data section to `hub`, round robin over the
+    /// partitions (what a producer without a partition key gets); for demos and tests that do
+    /// not need an independent sender.
+    pub fn publish(&self, hub: &str, body: Vec<u8>) -> Result<(), String> {
+        use fe2o3_amqp_types::messaging::{Body, Data, Message};
+        use fe2o3_amqp_types::primitives::Binary;
+        let size = body.len();
+        let message = Message::builder()
+            .body(Body::Data(vec![Data(Binary::from(body))].into()))
+            .build();
+        self.shared
+            .store
+            .append(hub, None, None, message, size)
+            .map_err(|(condition, message)| format!("{condition}: {message}"))
+    }
+
     /// The counters so far.
     pub fn counters(&self) -> Counters {
         *self
