@@ -15,12 +15,12 @@ use crate::support::{
     describe, lines, repo_root, report_ids, send_signal, siemflow, wait_for_count, write,
 };
 
-const PARTITIONS: usize = 4;
-const RECORDS: u64 = 3;
+pub(crate) const PARTITIONS: usize = 4;
+pub(crate) const RECORDS: u64 = 3;
 
-/// Sends `count` envelopes numbered from `first` with the Python SDK, envelope `i` to partition
-/// `i % 4`.
-fn generate(emulator: &EventHubsEmulator, first: u64, count: u64) {
+/// Runs `tests/oracles/event_hubs_client.py` (the official Python SDKs) with `args`; returns its
+/// standard output.
+pub(crate) fn python_sdk(args: &[&str]) -> String {
     let python = repo_root().join("target/test-peers/azure/bin/python");
     assert!(
         python.exists(),
@@ -29,21 +29,25 @@ fn generate(emulator: &EventHubsEmulator, first: u64, count: u64) {
     );
     let output = Command::new(python)
         .arg(repo_root().join("tests/oracles/event_hubs_client.py"))
-        .arg(emulator.connection_string("defender"))
-        .args([
-            "generate",
-            &count.to_string(),
-            &RECORDS.to_string(),
-            &PARTITIONS.to_string(),
-            &first.to_string(),
-        ])
+        .args(args)
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", describe(&output));
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        count.to_string()
-    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Sends `count` envelopes numbered from `first` with the Python SDK, envelope `i` to partition
+/// `i % 4`.
+pub(crate) fn generate(emulator: &EventHubsEmulator, first: u64, count: u64) {
+    let sent = python_sdk(&[
+        &emulator.connection_string("defender"),
+        "generate",
+        &count.to_string(),
+        &RECORDS.to_string(),
+        &PARTITIONS.to_string(),
+        &first.to_string(),
+    ]);
+    assert_eq!(sent.trim(), count.to_string());
 }
 
 fn pipeline(dir: &Path, emulator: &EventHubsEmulator, extra: &str) {

@@ -17,6 +17,7 @@ mod crash_recovery;
 mod defender_rest;
 mod delivery;
 mod disk_buffer;
+mod event_hubs_balance;
 mod event_hubs_emulator;
 mod event_hubs_source;
 mod file_source;

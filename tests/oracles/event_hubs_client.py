@@ -13,6 +13,10 @@ Usage:
   event_hubs_client.py CONNECTION_STRING receive COUNT
       reads every partition from the start until COUNT events arrived (60 s at most); prints
       one JSON line per event: partition, sequence_number, offset, enqueued_time, body
+  event_hubs_client.py STORAGE_CONNECTION_STRING store CONTAINER NAMESPACE HUB CONSUMER_GROUP
+      reads the ownership and checkpoint records an event processor keeps in a blob container,
+      with the SDK's own azure-eventhub-checkpointstoreblob; prints
+      {"ownership": [{partition_id, owner_id, last_modified_time}], "checkpoints": [...]}
 """
 
 import json
@@ -22,6 +26,7 @@ import time
 
 from azure.eventhub import EventData, EventHubConsumerClient, EventHubProducerClient
 from azure.eventhub._pyamqp import _transport
+from azure.eventhub.extensions.checkpointstoreblob import BlobCheckpointStore
 
 # The SDK's transport reads every known TCP option of a new socket and sets it again. On the
 # loopback interface TCP_MAXSEG can read back as 32768, which setting refuses (EINVAL), so the
@@ -155,6 +160,27 @@ def receive(connection: str, count: int) -> None:
         print(json.dumps(event))
 
 
+def store(connection: str, container: str, namespace: str, hub: str, group: str) -> None:
+    with BlobCheckpointStore.from_connection_string(connection, container) as records:
+        ownership = [
+            {
+                "partition_id": entry["partition_id"],
+                "owner_id": entry["owner_id"],
+                "last_modified_time": entry["last_modified_time"],
+            }
+            for entry in records.list_ownership(namespace, hub, group)
+        ]
+        checkpoints = [
+            {
+                "partition_id": entry["partition_id"],
+                "sequence_number": entry["sequence_number"],
+                "offset": entry["offset"],
+            }
+            for entry in records.list_checkpoints(namespace, hub, group)
+        ]
+    print(json.dumps({"ownership": ownership, "checkpoints": checkpoints}))
+
+
 def main() -> None:
     connection, command = sys.argv[1], sys.argv[2]
     if command == "props":
@@ -166,6 +192,8 @@ def main() -> None:
         generate(connection, int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), first)
     elif command == "receive":
         receive(connection, int(sys.argv[3]))
+    elif command == "store":
+        store(connection, *sys.argv[3:7])
     else:
         raise SystemExit(f"unknown command {command}")
 

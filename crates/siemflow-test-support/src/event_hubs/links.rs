@@ -489,6 +489,7 @@ async fn outgoing(shared: Arc<Shared>, grants: Grants, replies: Replies, mut sen
         }
     };
     shared.count(|counters| counters.receivers += 1);
+    let _reading = shared.readers.enter(&hub, &group, partition);
     let mut stolen = shared.stolen.subscribe();
     let mut dropped = shared.dropped.subscribe();
     loop {
@@ -513,6 +514,8 @@ async fn outgoing(shared: Arc<Shared>, grants: Grants, replies: Replies, mut sen
                     continue;
                 }
                 _ = dropped.changed() => return,
+                // The client detached or its connection died: stop counting it as a reader.
+                _ = sender.on_detach() => return,
             }
         }
         for event in events {

@@ -17,6 +17,7 @@
 
 pub mod cbs;
 mod links;
+mod readers;
 pub mod selector;
 pub mod store;
 
@@ -24,6 +25,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use self::readers::ReaderCounts;
+pub use self::readers::Readers;
 use self::store::Store;
 
 /// The emulator's shared key name, as the real emulator's.
@@ -80,6 +83,7 @@ pub(crate) struct Shared {
     /// Bumped when every connection is dropped.
     pub(crate) dropped: tokio::sync::watch::Sender<u64>,
     sockets: Mutex<Vec<std::net::TcpStream>>,
+    pub(crate) readers: Arc<ReaderCounts>,
 }
 
 impl Shared {
@@ -140,6 +144,7 @@ impl EventHubsEmulator {
             stolen: tokio::sync::watch::Sender::new(None),
             dropped: tokio::sync::watch::Sender::new(0),
             sockets: Mutex::default(),
+            readers: Arc::default(),
         });
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let serving = shared.clone();
@@ -228,6 +233,20 @@ impl EventHubsEmulator {
     /// Answers the next `count` receive-link attaches with `com.microsoft:server-busy`.
     pub fn server_busy(&self, count: u32) {
         self.shared.server_busy.store(count, Ordering::SeqCst);
+    }
+
+    /// The receivers delivering from each partition of `hub` in `consumer_group` (lower case).
+    pub fn readers(&self, hub: &str, consumer_group: &str) -> Vec<Readers> {
+        let hub = hub.to_ascii_lowercase();
+        let partitions = self.partition_sizes(&hub).len();
+        self.shared
+            .readers
+            .get(&hub, &consumer_group.to_ascii_lowercase(), partitions)
+    }
+
+    /// Starts the peaks [`readers`](Self::readers) reports again from the receivers delivering now.
+    pub fn reset_reader_peaks(&self) {
+        self.shared.readers.reset_peaks();
     }
 
     /// Detaches the receivers of a partition with `amqp:link:stolen`.
