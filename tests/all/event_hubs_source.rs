@@ -9,7 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use siemflow_test_support::defender::{DefenderApi, DefenderApiOptions};
 use siemflow_test_support::event_hubs::{EventHubsEmulator, HubSpec};
+use siemflow_test_support::tls::Certificates;
 
 use crate::support::{
     describe, lines, repo_root, report_ids, send_signal, siemflow, wait_for_count, write,
@@ -283,4 +285,100 @@ fn dropped_connections_server_busy_a_stolen_partition_and_token_renewals_lose_no
     for expected in ["server-busy", "amqp:link:stolen", "giving the partition up"] {
         assert!(log.contains(expected), "the log names {expected}:\n{log}");
     }
+}
+
+#[test]
+fn over_tls_a_shared_access_key_and_an_entra_app_each_read_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let certificates = Certificates::create(dir.path());
+    let emulator =
+        EventHubsEmulator::start_tls(&[HubSpec::new("defender", PARTITIONS)], &certificates);
+    let envelopes = 400;
+    for i in 0..envelopes {
+        let records: Vec<String> = (0..RECORDS)
+            .map(|j| {
+                format!(
+                    r#"{{"category":"AdvancedHunting-DeviceProcessEvents","properties":{{"ReportId":{}}}}}"#,
+                    i * RECORDS + j
+                )
+            })
+            .collect();
+        let body = format!(r#"{{"records":[{}]}}"#, records.join(","));
+        emulator.publish("defender", body.into_bytes()).unwrap();
+    }
+    let identity = DefenderApi::start(DefenderApiOptions::default());
+    let tenant = "4f6d8a2e-1c3b-4d5e-9a7f-0b1c2d3e4f50";
+    identity.add_secret_client(tenant, "hub-reader", "s3cret~value");
+    write(
+        &dir.path().join("p.yaml"),
+        format!(
+            r#"id: contoso
+sources:
+  keyed:
+    type: event_hubs
+    connection_string: "{connection}"
+    ca_file: {ca}
+    commit_interval: 50ms
+  entra:
+    type: event_hubs
+    namespace: 127.0.0.1
+    hub: defender
+    port: {port}
+    ca_file: {ca}
+    commit_interval: 50ms
+    entra:
+      tenant_id: {tenant}
+      client_id: hub-reader
+      client_secret: s3cret~value
+      authority_host: {authority}
+sinks:
+  keyed_out: {{ type: file, inputs: [keyed], path: keyed.jsonl }}
+  entra_out: {{ type: file, inputs: [entra], path: entra.jsonl }}
+"#,
+            connection = emulator.connection_string("defender"),
+            ca = certificates.ca_file.display(),
+            port = emulator.address().port(),
+            authority = identity.url(),
+        ),
+    );
+    assert!(
+        !emulator
+            .connection_string("defender")
+            .contains("UseDevelopmentEmulator"),
+        "the keyed source connects with TLS"
+    );
+    let total = envelopes * RECORDS;
+    let mut child = siemflow(dir.path())
+        .args(["run", "p.yaml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for out in ["keyed.jsonl", "entra.jsonl"] {
+        wait_for(
+            &dir.path().join(out),
+            total as usize,
+            &mut child,
+            Duration::from_secs(60),
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop(child);
+
+    for out in ["keyed.jsonl", "entra.jsonl"] {
+        exactly_once(&report_ids(&dir.path().join(out)), total);
+    }
+    let counters = emulator.counters();
+    assert_eq!(counters.refused_tokens, 0, "{counters:?}");
+    assert!(
+        counters.put_tokens >= 2 * PARTITIONS as u64,
+        "each partition's reader of each source put a token: {counters:?}"
+    );
+    let (v1, v2) = identity.tokens_issued();
+    assert_eq!(
+        (v1, v2),
+        (0, 1),
+        "one Entra token, cached for every partition"
+    );
+    assert_eq!(identity.token_refusals(), 0);
 }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fe2o3_amqp::acceptor::{
-    ConnectionAcceptor, LinkAcceptor, LinkEndpoint, ListenerSessionHandle, SaslAnonymousMechanism,
-    SessionAcceptor, SupportedReceiverSettleModes,
+    ConnectionAcceptor, LinkAcceptor, LinkEndpoint, ListenerSessionHandle, SessionAcceptor,
+    SupportedReceiverSettleModes,
 };
 use fe2o3_amqp::link::{Receiver, Sender};
 use fe2o3_amqp_types::definitions::{
@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 
 use super::Shared;
 use super::cbs::{self, Grant};
+use super::sasl::EventHubsSasl;
 use super::selector;
 use super::store::{LookupError, StoredEvent, now_ms};
 
@@ -47,17 +48,31 @@ fn properties() -> Fields {
     fields
 }
 
-/// Serves one TCP connection until it closes.
-pub async fn serve(shared: Arc<Shared>, stream: tokio::net::TcpStream) {
+/// Serves one connection (TCP, or TLS over TCP) until it closes.
+pub async fn serve<Io>(shared: Arc<Shared>, stream: Io)
+where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + std::fmt::Debug + Send + Unpin + 'static,
+{
+    let sasl = EventHubsSasl::new(&shared.keys);
     let acceptor = ConnectionAcceptor::builder()
         .container_id("siemflow-event-hubs-emulator")
         .properties(properties())
-        .sasl_acceptor(SaslAnonymousMechanism::new())
+        .sasl_acceptor(sasl.clone())
         .build();
     let Ok(mut connection) = acceptor.accept(stream).await else {
         return;
     };
     let grants: Grants = Arc::default();
+    if sasl.plain_user().is_some() {
+        // A key's claims cover the namespace: no put-token needed.
+        grants
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(Grant {
+                path: String::new(),
+                expires: u64::MAX,
+            });
+    }
     let sessions = SessionAcceptor::builder()
         .handle_max(1024u32)
         .properties(properties())

@@ -18,6 +18,7 @@
 pub mod cbs;
 mod links;
 mod readers;
+mod sasl;
 pub mod selector;
 pub mod store;
 
@@ -112,11 +113,23 @@ pub struct EventHubsEmulator {
     shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    tls: bool,
 }
 
 impl EventHubsEmulator {
-    /// Starts with `hubs` on `port` (0 for a free one).
+    /// Starts with `hubs` on `port` (0 for a free one), without TLS, as the development
+    /// emulator listens.
     pub fn start(hubs: &[HubSpec], port: u16) -> Self {
+        Self::start_with(hubs, port, None)
+    }
+
+    /// Starts with `hubs` on a free port behind TLS with `certificates`' server certificate
+    /// (for `127.0.0.1` and `localhost`), as the service listens on 5671.
+    pub fn start_tls(hubs: &[HubSpec], certificates: &crate::tls::Certificates) -> Self {
+        Self::start_with(hubs, 0, Some(certificates.server_config()))
+    }
+
+    fn start_with(hubs: &[HubSpec], port: u16, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|error| {
             panic!("event hubs emulator: cannot listen on {port}: {error}")
         });
@@ -148,15 +161,17 @@ impl EventHubsEmulator {
         });
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let serving = shared.clone();
+        let with_tls = tls.is_some();
         let thread = std::thread::Builder::new()
             .name("event-hubs-emulator".into())
-            .spawn(move || run(listener, serving, stopped))
+            .spawn(move || run(listener, serving, tls, stopped))
             .unwrap_or_else(|error| panic!("event hubs emulator thread: {error}"));
         Self {
             address,
             shared,
             stop: Some(stop),
             thread: Some(thread),
+            tls: with_tls,
         }
     }
 
@@ -165,12 +180,23 @@ impl EventHubsEmulator {
         self.address
     }
 
-    /// A connection string for `hub`, in the form the SDKs take for the emulator.
+    /// A connection string for `hub`, in the form the SDKs take for the emulator
+    /// (`UseDevelopmentEmulator=true` without TLS).
     pub fn connection_string(&self, hub: &str) -> String {
+        let emulator = if self.tls {
+            ""
+        } else {
+            "UseDevelopmentEmulator=true;"
+        };
         format!(
-            "Endpoint=sb://{};SharedAccessKeyName={KEY_NAME};SharedAccessKey={KEY};UseDevelopmentEmulator=true;EntityPath={hub}",
+            "Endpoint=sb://{};SharedAccessKeyName={KEY_NAME};SharedAccessKey={KEY};{emulator}EntityPath={hub}",
             self.address
         )
+    }
+
+    /// The shared access key's name and the key, for SASL PLAIN.
+    pub fn key(&self) -> (&'static str, &'static str) {
+        (KEY_NAME, KEY)
     }
 
     /// Events stored per partition of `hub`.
@@ -272,8 +298,10 @@ impl Drop for EventHubsEmulator {
 fn run(
     listener: std::net::TcpListener,
     shared: Arc<Shared>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -298,7 +326,19 @@ fn run(
                     }
                     let Ok(stream) = tokio::net::TcpStream::from_std(std_stream) else { continue };
                     shared.count(|counters| counters.connections += 1);
-                    tokio::spawn(links::serve(shared.clone(), stream));
+                    let shared = shared.clone();
+                    match tls.clone() {
+                        None => {
+                            tokio::spawn(links::serve(shared, stream));
+                        }
+                        Some(acceptor) => {
+                            tokio::spawn(async move {
+                                if let Ok(stream) = acceptor.accept(stream).await {
+                                    links::serve(shared, stream).await;
+                                }
+                            });
+                        }
+                    }
                 }
             }
         }
