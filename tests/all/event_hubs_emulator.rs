@@ -1,7 +1,7 @@
 //! The Event Hubs emulator against the official Python `azure-eventhub` SDK, the independent
 //! check of its fidelity: properties over `$management`, batches sent to partitions and round
-//! robin, everything read back with sequence numbers, offsets and enqueue times, and a wrong
-//! key refused by CBS.
+//! robin, everything read back with sequence numbers, offsets and enqueue times, a wrong key
+//! refused by CBS, and the same over AMQP over WebSockets.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -14,6 +14,16 @@ use crate::support::repo_root;
 
 /// Runs `tests/oracles/event_hubs_client.py` with `args`; its status, stdout and stderr.
 fn sdk(connection: &str, args: &[&str], input: Option<&Value>) -> (bool, String, String) {
+    sdk_over("amqp", connection, args, input)
+}
+
+/// [`sdk`] with the SDK's transport: `amqp` or `websockets`.
+fn sdk_over(
+    transport: &str,
+    connection: &str,
+    args: &[&str],
+    input: Option<&Value>,
+) -> (bool, String, String) {
     let python = repo_root().join("target/test-peers/azure/bin/python");
     assert!(
         python.exists(),
@@ -24,6 +34,7 @@ fn sdk(connection: &str, args: &[&str], input: Option<&Value>) -> (bool, String,
         .arg(repo_root().join("tests/oracles/event_hubs_client.py"))
         .arg(connection)
         .args(args)
+        .env("EVENT_HUBS_TRANSPORT", transport)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -136,4 +147,49 @@ fn the_python_sdk_sends_and_receives_through_the_emulator() {
     );
     let counters = emulator.counters();
     assert!(counters.refused_tokens >= 1, "{counters:?}");
+}
+
+#[test]
+fn the_python_sdk_sends_and_receives_over_websockets() {
+    let emulator = EventHubsEmulator::start(&[HubSpec::new("defender", 4)], 0);
+    let connection = emulator.connection_string("defender");
+    let total = 200;
+    let round_robin: Vec<String> = (0..total).map(envelope).collect();
+    let (ok, out, err) = sdk_over(
+        "websockets",
+        &connection,
+        &["send"],
+        Some(&json!({"round_robin": round_robin})),
+    );
+    assert!(ok, "send over websockets failed: {err}");
+    assert_eq!(out.trim(), total.to_string());
+    assert!(emulator.counters().websockets >= 1, "the SDK upgraded");
+
+    for transport in ["websockets", "amqp"] {
+        let (ok, out, err) = sdk_over(
+            transport,
+            &connection,
+            &["receive", &total.to_string()],
+            None,
+        );
+        assert!(ok, "receive over {transport} failed: {err}");
+        let bodies: Vec<String> = out
+            .lines()
+            .map(|line| {
+                let event: Value = serde_json::from_str(line).unwrap();
+                event["body"].as_str().unwrap().to_string()
+            })
+            .collect();
+        let unique: std::collections::HashSet<&String> = bodies.iter().collect();
+        assert_eq!((bodies.len(), unique.len()), (total, total), "{transport}");
+        assert!(
+            (0..total).all(|n| unique.contains(&envelope(n))),
+            "bodies arrive unchanged over {transport}"
+        );
+    }
+    assert!(
+        emulator.counters().websockets >= 2,
+        "{:?}",
+        emulator.counters()
+    );
 }

@@ -288,7 +288,7 @@ fn dropped_connections_server_busy_a_stolen_partition_and_token_renewals_lose_no
 }
 
 #[test]
-fn over_tls_a_shared_access_key_and_an_entra_app_each_read_every_record() {
+fn over_tls_a_shared_access_key_websockets_and_an_entra_app_each_read_every_record() {
     let dir = tempfile::tempdir().unwrap();
     let certificates = Certificates::create(dir.path());
     let emulator =
@@ -319,6 +319,12 @@ sources:
     connection_string: "{connection}"
     ca_file: {ca}
     commit_interval: 50ms
+  websocket:
+    type: event_hubs
+    connection_string: "{connection}"
+    transport: websockets
+    ca_file: {ca}
+    commit_interval: 50ms
   entra:
     type: event_hubs
     namespace: 127.0.0.1
@@ -333,6 +339,7 @@ sources:
       authority_host: {authority}
 sinks:
   keyed_out: {{ type: file, inputs: [keyed], path: keyed.jsonl }}
+  websocket_out: {{ type: file, inputs: [websocket], path: websocket.jsonl }}
   entra_out: {{ type: file, inputs: [entra], path: entra.jsonl }}
 "#,
             connection = emulator.connection_string("defender"),
@@ -354,7 +361,7 @@ sinks:
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    for out in ["keyed.jsonl", "entra.jsonl"] {
+    for out in ["keyed.jsonl", "websocket.jsonl", "entra.jsonl"] {
         wait_for(
             &dir.path().join(out),
             total as usize,
@@ -365,14 +372,18 @@ sinks:
     std::thread::sleep(Duration::from_millis(300));
     stop(child);
 
-    for out in ["keyed.jsonl", "entra.jsonl"] {
+    for out in ["keyed.jsonl", "websocket.jsonl", "entra.jsonl"] {
         exactly_once(&report_ids(&dir.path().join(out)), total);
     }
     let counters = emulator.counters();
     assert_eq!(counters.refused_tokens, 0, "{counters:?}");
     assert!(
-        counters.put_tokens >= 2 * PARTITIONS as u64,
+        counters.put_tokens >= 3 * PARTITIONS as u64,
         "each partition's reader of each source put a token: {counters:?}"
+    );
+    assert!(
+        counters.websockets >= PARTITIONS as u64,
+        "the websocket source's readers upgraded: {counters:?}"
     );
     let (v1, v2) = identity.tokens_issued();
     assert_eq!(

@@ -1,5 +1,7 @@
 """The official azure-eventhub SDK as an independent client of the Event Hubs emulator.
 
+With EVENT_HUBS_TRANSPORT=websockets in the environment, the clients speak AMQP over WebSockets.
+
 Usage:
   event_hubs_client.py CONNECTION_STRING props
       prints {"hub": ..., "partition_ids": [...], "partitions": {id: properties}}
@@ -24,7 +26,14 @@ import sys
 import threading
 import time
 
-from azure.eventhub import EventData, EventHubConsumerClient, EventHubProducerClient
+import os
+
+from azure.eventhub import (
+    EventData,
+    EventHubConsumerClient,
+    EventHubProducerClient,
+    TransportType,
+)
 from azure.eventhub._pyamqp import _transport
 from azure.eventhub.extensions.checkpointstoreblob import BlobCheckpointStore
 
@@ -34,9 +43,23 @@ from azure.eventhub.extensions.checkpointstoreblob import BlobCheckpointStore
 _transport.KNOWN_TCP_OPTS = {opt for opt in _transport.KNOWN_TCP_OPTS if opt != "TCP_MAXSEG"}
 
 
+
+def transport(connection: str) -> dict:
+    """The SDK's transport options: over WebSockets, the endpoint's own port instead of 443."""
+    if os.environ.get("EVENT_HUBS_TRANSPORT") != "websockets":
+        return {"transport_type": TransportType.Amqp}
+    endpoint = next(
+        part.split("=", 1)[1] for part in connection.split(";") if part.startswith("Endpoint=")
+    )
+    return {
+        "transport_type": TransportType.AmqpOverWebsocket,
+        "custom_endpoint_address": endpoint.rstrip("/"),
+    }
+
+
 def props(connection: str) -> None:
     client = EventHubConsumerClient.from_connection_string(
-        connection, consumer_group="$Default", retry_total=0
+        connection, consumer_group="$Default", retry_total=0, **transport(connection)
     )
     with client:
         hub = client.get_eventhub_properties()
@@ -57,7 +80,9 @@ def props(connection: str) -> None:
 
 def send(connection: str) -> None:
     plan = json.load(sys.stdin)
-    producer = EventHubProducerClient.from_connection_string(connection, retry_total=2)
+    producer = EventHubProducerClient.from_connection_string(
+        connection, retry_total=2, **transport(connection)
+    )
     sent = 0
     with producer:
         groups = [(pid, bodies) for pid, bodies in plan.get("partitions", {}).items()]
@@ -103,7 +128,9 @@ def envelope(i: int, records: int) -> str:
 
 
 def generate(connection: str, count: int, records: int, partitions: int, first: int) -> None:
-    producer = EventHubProducerClient.from_connection_string(connection, retry_total=2)
+    producer = EventHubProducerClient.from_connection_string(
+        connection, retry_total=2, **transport(connection)
+    )
     sent = 0
     with producer:
         for pid in range(partitions):
@@ -125,7 +152,7 @@ def generate(connection: str, count: int, records: int, partitions: int, first: 
 
 def receive(connection: str, count: int) -> None:
     client = EventHubConsumerClient.from_connection_string(
-        connection, consumer_group="$Default", retry_total=2
+        connection, consumer_group="$Default", retry_total=2, **transport(connection)
     )
     got = []
     lock = threading.Lock()

@@ -21,6 +21,7 @@ mod readers;
 mod sasl;
 pub mod selector;
 pub mod store;
+mod websocket;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -70,6 +71,8 @@ pub struct Counters {
     pub connections: u64,
     /// Receive links detached with `amqp:link:stolen`.
     pub stolen: u64,
+    /// Connections upgraded to AMQP over WebSockets.
+    pub websockets: u64,
 }
 
 /// State the connections share.
@@ -329,12 +332,12 @@ fn run(
                     let shared = shared.clone();
                     match tls.clone() {
                         None => {
-                            tokio::spawn(links::serve(shared, stream));
+                            tokio::spawn(websocket::serve(shared, stream));
                         }
                         Some(acceptor) => {
                             tokio::spawn(async move {
                                 if let Ok(stream) = acceptor.accept(stream).await {
-                                    links::serve(shared, stream).await;
+                                    websocket::serve(shared, stream).await;
                                 }
                             });
                         }

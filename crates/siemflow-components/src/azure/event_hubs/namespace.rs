@@ -26,6 +26,17 @@ use super::receiver::EventReceiver;
 use super::sas;
 use crate::azure::token::TokenProvider;
 
+/// What AMQP runs over: TCP, TLS, or a WebSocket on either.
+trait Transport:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + std::fmt::Debug + Send + Unpin + 'static
+{
+}
+
+impl<T> Transport for T where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + std::fmt::Debug + Send + Unpin + 'static
+{
+}
+
 /// The resource Entra tokens for Event Hubs are issued for.
 pub const EVENT_HUBS_RESOURCE: &str = "https://eventhubs.azure.net";
 
@@ -59,6 +70,9 @@ pub struct Namespace {
     pub port: u16,
     /// TLS settings; `None` for plain TCP (the development emulator).
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// AMQP over WebSockets (`/$servicebus/websocket`, port 443 with TLS), for networks that
+    /// only let HTTPS out.
+    pub websockets: bool,
     /// Credentials.
     pub auth: NamespaceAuth,
 }
@@ -223,19 +237,34 @@ impl Namespace {
             .scheme("amqp")
             .sasl_profile(SaslProfile::Anonymous)
             .idle_time_out(120_000u32);
-        let mut connection = match &self.tls {
+        let stream: Box<dyn Transport> = match &self.tls {
             Some(config) => {
                 let name = rustls::pki_types::ServerName::try_from(self.host.clone())
                     .map_err(|error| AmqpFailure::new(&what, error))?;
-                let tls = step(
-                    &what,
-                    tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp),
+                Box::new(
+                    step(
+                        &what,
+                        tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp),
+                    )
+                    .await?,
                 )
-                .await?;
-                step(&what, builder.open_with_stream(tls)).await?
             }
-            None => step(&what, builder.open_with_stream(tcp)).await?,
+            None => Box::new(tcp),
         };
+        let stream: Box<dyn Transport> = if self.websockets {
+            let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+            let url = format!("{scheme}://{address}/$servicebus/websocket");
+            Box::new(
+                step(
+                    &format!("open a WebSocket to {url}"),
+                    fe2o3_amqp_ws::WebSocketStream::connect_with_stream(&url, stream),
+                )
+                .await?,
+            )
+        } else {
+            stream
+        };
+        let mut connection = step(&what, builder.open_with_stream(stream)).await?;
         let mut session = step(
             &format!("begin a session on {address}"),
             Session::builder()

@@ -65,9 +65,14 @@ pub struct EventHubsSourceConfig {
     /// Read only these partition ids.
     #[serde(default)]
     pub partitions: Option<Vec<String>>,
-    /// The AMQP port (default 5671 with TLS, 5672 for the development emulator).
+    /// The port (default 5671 with TLS, 443 for `websockets`, 5672 for the development
+    /// emulator).
     #[serde(default)]
     pub port: Option<u16>,
+    /// `amqp` (default) or `websockets`: AMQP over WebSockets, for networks that let only
+    /// HTTPS out.
+    #[serde(default)]
+    pub transport: Transport,
     /// PEM CA certificates to trust instead of the system's.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
@@ -97,6 +102,17 @@ pub struct EventHubsSourceConfig {
     /// instances, which then split the partitions.
     #[serde(default)]
     pub checkpoints: CheckpointsConfig,
+}
+
+/// What the source's AMQP connections run over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// AMQP over TCP (TLS on 5671).
+    #[default]
+    Amqp,
+    /// AMQP over WebSockets (TLS on 443).
+    Websockets,
 }
 
 fn default_consumer_group() -> String {
@@ -186,15 +202,18 @@ impl EventHubsSourceConfig {
             };
             Some(Arc::new(options.config()?))
         };
-        let port = self
-            .port
-            .or(port)
-            .unwrap_or(if emulator { 5672 } else { 5671 });
+        let websockets = self.transport == Transport::Websockets;
+        let port = self.port.or(port).unwrap_or(match (emulator, websockets) {
+            (true, _) => 5672,
+            (false, true) => 443,
+            (false, false) => 5671,
+        });
         Ok((
             Namespace {
                 host,
                 port,
                 tls,
+                websockets,
                 auth,
             },
             hub,
