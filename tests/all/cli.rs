@@ -206,7 +206,9 @@ fn sigterm_drains_and_commits_then_exits_zero() {
     }
     let health = http_get(&metrics_addr, "/health");
     assert!(
-        health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
+        health.starts_with("HTTP/1.1 200")
+            && health.contains(r#""status": "ok""#)
+            && health.contains(r#""state": "running""#),
         "{health}"
     );
     let metrics = http_get(&metrics_addr, "/metrics");

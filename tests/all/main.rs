@@ -24,6 +24,7 @@ mod file_source;
 mod normalize;
 mod plugin_cli;
 mod plugins;
+mod reload;
 mod splunk_hec;
 mod support;
 mod syslog;

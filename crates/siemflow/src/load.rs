@@ -12,7 +12,7 @@ pub fn pipelines(paths: &[PathBuf], registry: &Registry) -> Result<Vec<Pipeline>
     let mut errors = Vec::new();
     let mut files = Vec::new();
     for path in paths {
-        match expand(path) {
+        match expand(path, false) {
             Ok(found) => files.extend(found),
             Err(error) => errors.push(error),
         }
@@ -45,8 +45,9 @@ pub fn pipelines(paths: &[PathBuf], registry: &Registry) -> Result<Vec<Pipeline>
     }
 }
 
-/// A file as is; a directory as its `*.yaml` and `*.yml` files, in name order.
-fn expand(path: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+/// A file as is; a directory as its `*.yaml` and `*.yml` files, in name order. An empty directory
+/// is an error unless `allow_empty` (a watched directory may start empty).
+pub fn expand(path: &Path, allow_empty: bool) -> Result<Vec<PathBuf>, ConfigError> {
     let failed =
         |message: String| ConfigError::new(&path.into(), Mark { line: 1, column: 1 }, message);
     if !path.is_dir() {
@@ -69,7 +70,7 @@ fn expand(path: &Path) -> Result<Vec<PathBuf>, ConfigError> {
         })
         .collect();
     files.sort();
-    if files.is_empty() {
+    if files.is_empty() && !allow_empty {
         return Err(failed(
             "no *.yaml or *.yml pipeline files in this directory".into(),
         ));

@@ -6,6 +6,7 @@ mod load;
 mod metrics_server;
 mod plugin;
 mod run;
+mod supervisor;
 mod test;
 
 use std::path::PathBuf;
@@ -64,6 +65,11 @@ struct RunArgs {
     /// How long a graceful stop may take before remaining work is abandoned (not acknowledged).
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     drain_timeout: Duration,
+    /// Run as a service: apply pipeline file changes, additions and removals as they happen, start
+    /// invalid or failing pipelines again after a backoff while the others run, and keep running
+    /// until a signal. SIGHUP reads the files again with or without it.
+    #[arg(long)]
+    watch: bool,
 }
 
 fn main() -> ExitCode {
@@ -93,8 +99,12 @@ fn main() -> ExitCode {
         Command::Run(args) => {
             // Before any plugin is compiled (loading checks plugins): compiled code is cached.
             siemflow_wasm::engine::set_cache_dir(&args.data_dir.join("plugin-cache"));
+            if args.watch {
+                // Files are read by the supervisor: an invalid one is reported, the others run.
+                return run::run(Vec::new(), registry, &args);
+            }
             match load::pipelines(&args.pipelines.paths, &registry) {
-                Ok(pipelines) => run::run(pipelines, &args),
+                Ok(pipelines) => run::run(pipelines, registry, &args),
                 Err(errors) => {
                     eprintln!("{errors}");
                     ExitCode::from(2)

@@ -1,16 +1,27 @@
-//! `--metrics-addr`: Prometheus `/metrics` and a `/health` endpoint.
+//! `--metrics-addr`: Prometheus `/metrics`, per-pipeline `/health` and `/ready`.
 
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::http::header;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use siemflow_core::telemetry::Telemetry;
 
+use crate::supervisor::status::Statuses;
+
 /// Binds the address and serves in the background; returns the bound address.
-pub async fn start(address: SocketAddr, telemetry: Telemetry) -> std::io::Result<SocketAddr> {
+///
+/// `/health` answers 200 with each pipeline's state as JSON, or 503 when any pipeline is failing;
+/// `/ready` answers 200 once the files were read and every pipeline is running or finished.
+pub async fn start(
+    address: SocketAddr,
+    telemetry: Telemetry,
+    statuses: Statuses,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
+    let for_ready = statuses.clone();
     let app = Router::new()
         .route(
             "/metrics",
@@ -27,7 +38,34 @@ pub async fn start(address: SocketAddr, telemetry: Telemetry) -> std::io::Result
                 }
             }),
         )
-        .route("/health", get(|| async { "ok\n" }));
+        .route(
+            "/health",
+            get(move || {
+                let health = statuses.health();
+                async move {
+                    let code = if health.is_healthy() {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    let body = serde_json::to_string_pretty(&health).unwrap_or_default();
+                    (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+                }
+            }),
+        )
+        .route(
+            "/ready",
+            get(move || {
+                let ready = for_ready.is_ready();
+                async move {
+                    if ready {
+                        (StatusCode::OK, "ready\n")
+                    } else {
+                        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+                    }
+                }
+            }),
+        );
     tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!("metrics server stopped: {error}");

@@ -1,16 +1,20 @@
-//! `siemflow run`: every pipeline on one runtime, signals, metrics, exit code.
+//! `siemflow run`: the runtime, signals and the metrics server around the [`Supervisor`].
 
 use std::process::ExitCode;
 
 use siemflow_core::Pipeline;
+use siemflow_core::registry::Registry;
 use siemflow_core::telemetry::Telemetry;
-use siemflow_core::topology::{self, RunOptions};
+use siemflow_core::topology::RunOptions;
 use tokio_util::sync::CancellationToken;
 
 use crate::RunArgs;
 use crate::metrics_server;
+use crate::supervisor::Supervisor;
+use crate::supervisor::status::Statuses;
 
-pub fn run(pipelines: Vec<Pipeline>, args: &RunArgs) -> ExitCode {
+/// Runs `pipelines` (or, when empty, what the files hold) under a [`Supervisor`].
+pub fn run(pipelines: Vec<Pipeline>, registry: Registry, args: &RunArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("siemflow")
@@ -22,16 +26,17 @@ pub fn run(pipelines: Vec<Pipeline>, args: &RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run_all(pipelines, args))
+    runtime.block_on(run_all(pipelines, registry, args))
 }
 
-async fn run_all(pipelines: Vec<Pipeline>, args: &RunArgs) -> ExitCode {
+async fn run_all(pipelines: Vec<Pipeline>, registry: Registry, args: &RunArgs) -> ExitCode {
     let shutdown = CancellationToken::new();
     let telemetry = Telemetry::new();
+    let statuses = Statuses::default();
     tokio::spawn(watch_signals(shutdown.clone()));
     if let Some(address) = args.metrics_addr {
-        match metrics_server::start(address, telemetry.clone()).await {
-            Ok(bound) => tracing::info!(address = %bound, "serving /metrics and /health"),
+        match metrics_server::start(address, telemetry.clone(), statuses.clone()).await {
+            Ok(bound) => tracing::info!(address = %bound, "serving /metrics, /health and /ready"),
             Err(error) => {
                 eprintln!("cannot serve metrics on {address}: {error}");
                 return ExitCode::FAILURE;
@@ -44,22 +49,15 @@ async fn run_all(pipelines: Vec<Pipeline>, args: &RunArgs) -> ExitCode {
         drain_timeout: args.drain_timeout,
         telemetry,
     };
-    let runs = pipelines
-        .iter()
-        .map(|pipeline| topology::run(pipeline, &options));
-    let results = futures::future::join_all(runs).await;
-    let mut failed = false;
-    for result in results {
-        if let Err(error) = result {
-            tracing::error!("{error}");
-            failed = true;
-        }
-    }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    Supervisor::new(
+        args.pipelines.paths.clone(),
+        registry,
+        options,
+        args.watch,
+        statuses,
+    )
+    .run(pipelines)
+    .await
 }
 
 /// First SIGINT or SIGTERM: drain. Second: exit at once.

@@ -332,11 +332,23 @@ fn lock(options: &RunOptions, pipeline: &Arc<str>) -> Result<std::fs::File, RunE
     }
 }
 
-/// Runs a pipeline until its finite sources are exhausted and everything is acknowledged, or until
-/// shutdown and drain.
-pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<(), RunError> {
+/// A pipeline whose components are built and running.
+///
+/// [`start`] returns it once every component was built, so a caller can tell a pipeline that
+/// could not start from one that failed later; [`RunningPipeline::wait`] runs it to its end.
+#[derive(Debug)]
+pub struct RunningPipeline {
+    id: Arc<str>,
+    set: JoinSet<(Arc<str>, &'static str, Result<(), ComponentError>)>,
+    shutdown: CancellationToken,
+    drain_timeout: Duration,
+    _lock: std::fs::File,
+}
+
+/// Takes the pipeline's lock, builds every component and spawns them.
+pub fn start(pipeline: &Pipeline, options: &RunOptions) -> Result<RunningPipeline, RunError> {
     let id = pipeline.id().clone();
-    let _lock = lock(options, &id)?;
+    let lock = lock(options, &id)?;
     let shutdown = options.shutdown.child_token();
     let mut set = JoinSet::new();
     for BuiltComponent {
@@ -345,50 +357,75 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<(), RunErr
         task,
     } in build(pipeline, options, &shutdown)?
     {
-        set.spawn(async move { (component, kind, task.await) });
+        let span = tracing::info_span!("component", pipeline = %id, component = %component);
+        set.spawn(tracing::Instrument::instrument(
+            async move { (component, kind, task.await) },
+            span,
+        ));
     }
     tracing::info!(pipeline = %id, components = set.len(), "pipeline started");
+    Ok(RunningPipeline {
+        id,
+        set,
+        shutdown,
+        drain_timeout: options.drain_timeout,
+        _lock: lock,
+    })
+}
 
-    let mut failures = Vec::new();
-    let mut deadline: Option<tokio::time::Instant> = None;
-    loop {
-        tokio::select! {
-            joined = set.join_next() => match joined {
-                None => break,
-                Some(Ok((_, _, Ok(())))) => {}
-                Some(Ok((component, kind, Err(error)))) => {
-                    tracing::error!(pipeline = %id, component = %component, "{kind} failed: {error}");
-                    failures.push(format!("{kind} `{component}`: {error}"));
-                    shutdown.cancel();
+impl RunningPipeline {
+    /// Runs until the finite sources are exhausted and everything is acknowledged, or until
+    /// shutdown and drain; a component that fails stops the others.
+    pub async fn wait(mut self) -> Result<(), RunError> {
+        let id = self.id.clone();
+        let shutdown = self.shutdown.clone();
+        let mut failures = Vec::new();
+        let mut deadline: Option<tokio::time::Instant> = None;
+        loop {
+            tokio::select! {
+                joined = self.set.join_next() => match joined {
+                    None => break,
+                    Some(Ok((_, _, Ok(())))) => {}
+                    Some(Ok((component, kind, Err(error)))) => {
+                        tracing::error!(pipeline = %id, component = %component, "{kind} failed: {error}");
+                        failures.push(format!("{kind} `{component}`: {error}"));
+                        shutdown.cancel();
+                    }
+                    Some(Err(error)) => {
+                        let what = if error.is_panic() { "panicked" } else { "was aborted" };
+                        tracing::error!(pipeline = %id, "a component task {what}");
+                        failures.push(format!("a component task {what}"));
+                        shutdown.cancel();
+                    }
+                },
+                () = shutdown.cancelled(), if deadline.is_none() => {
+                    tracing::info!(pipeline = %id, timeout = ?self.drain_timeout, "draining");
+                    deadline = Some(tokio::time::Instant::now() + self.drain_timeout);
                 }
-                Some(Err(error)) => {
-                    let what = if error.is_panic() { "panicked" } else { "was aborted" };
-                    tracing::error!(pipeline = %id, "a component task {what}");
-                    failures.push(format!("a component task {what}"));
-                    shutdown.cancel();
+                () = sleep_until(deadline) => {
+                    failures.push(format!("drain did not finish within {:?}", self.drain_timeout));
+                    self.set.abort_all();
+                    while self.set.join_next().await.is_some() {}
+                    break;
                 }
-            },
-            () = shutdown.cancelled(), if deadline.is_none() => {
-                tracing::info!(pipeline = %id, timeout = ?options.drain_timeout, "draining");
-                deadline = Some(tokio::time::Instant::now() + options.drain_timeout);
-            }
-            () = sleep_until(deadline) => {
-                failures.push(format!("drain did not finish within {:?}", options.drain_timeout));
-                set.abort_all();
-                while set.join_next().await.is_some() {}
-                break;
             }
         }
+        if failures.is_empty() {
+            tracing::info!(pipeline = %id, "pipeline finished");
+            Ok(())
+        } else {
+            Err(RunError::Failed {
+                pipeline: id,
+                failures,
+            })
+        }
     }
-    if failures.is_empty() {
-        tracing::info!(pipeline = %id, "pipeline finished");
-        Ok(())
-    } else {
-        Err(RunError::Failed {
-            pipeline: id,
-            failures,
-        })
-    }
+}
+
+/// Runs a pipeline until its finite sources are exhausted and everything is acknowledged, or until
+/// shutdown and drain.
+pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<(), RunError> {
+    start(pipeline, options)?.wait().await
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

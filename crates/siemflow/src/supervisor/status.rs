@@ -1,0 +1,192 @@
+//! What `/health` and `/ready` report: the state of each pipeline and each refused file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+/// Where a pipeline is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Its components are being built.
+    Starting,
+    /// Every component runs.
+    Running,
+    /// It failed; with `--watch` it is started again after a backoff.
+    Failed,
+    /// It drains before a reload, a removal or the end of the process.
+    Stopping,
+    /// Its finite sources ran out and everything was delivered.
+    Finished,
+}
+
+/// One pipeline, as `/health` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PipelineStatus {
+    /// Current state.
+    pub state: State,
+    /// The pipeline file.
+    pub file: PathBuf,
+    /// When the state last changed, in seconds since the Unix epoch.
+    pub since: u64,
+    /// How many times it was started again after a failure.
+    pub restarts: u64,
+    /// The last failure, if it is failing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Why the newest version of its file was refused; the running version is the previous one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_change: Option<String>,
+}
+
+/// The `/health` body.
+#[derive(Clone, Debug, Serialize)]
+pub struct Health {
+    /// `ok`, or `failing` when any pipeline failed.
+    pub status: &'static str,
+    /// By pipeline id.
+    pub pipelines: BTreeMap<String, PipelineStatus>,
+    /// Files that hold no running pipeline because they were refused, with why.
+    pub refused_files: BTreeMap<PathBuf, String>,
+}
+
+impl Health {
+    /// True when no pipeline is failing.
+    pub fn is_healthy(&self) -> bool {
+        self.status == "ok"
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    pipelines: BTreeMap<String, PipelineStatus>,
+    refused_files: BTreeMap<PathBuf, String>,
+}
+
+/// Shared between the supervisor, which writes, and the HTTP endpoints, which read.
+#[derive(Clone, Debug, Default)]
+pub struct Statuses {
+    inner: Arc<Mutex<Inner>>,
+    loaded: Arc<AtomicBool>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+impl Statuses {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records a pipeline's new state; `error` is kept only for [`State::Failed`].
+    pub fn set(&self, id: &str, file: &Path, state: State, error: Option<String>) {
+        let mut inner = self.lock();
+        inner.refused_files.remove(file);
+        let entry = inner
+            .pipelines
+            .entry(id.to_string())
+            .or_insert_with(|| PipelineStatus {
+                state,
+                file: file.to_path_buf(),
+                since: now(),
+                restarts: 0,
+                error: None,
+                refused_change: None,
+            });
+        if entry.state != state {
+            entry.since = now();
+        }
+        entry.state = state;
+        entry.file = file.to_path_buf();
+        entry.error = if state == State::Failed { error } else { None };
+    }
+
+    /// Counts a restart after a failure.
+    pub fn restarted(&self, id: &str) {
+        if let Some(entry) = self.lock().pipelines.get_mut(id) {
+            entry.restarts += 1;
+        }
+    }
+
+    /// The pipeline is gone (its file was removed or now holds another pipeline).
+    pub fn remove(&self, id: &str) {
+        self.lock().pipelines.remove(id);
+    }
+
+    /// A new version of a running pipeline's file was refused (`None`: the running one is current).
+    pub fn refused_change(&self, id: &str, why: Option<String>) {
+        if let Some(entry) = self.lock().pipelines.get_mut(id) {
+            entry.refused_change = why;
+        }
+    }
+
+    /// A file that runs nothing was refused; `None` forgets it.
+    pub fn refused_file(&self, file: &Path, why: Option<String>) {
+        let mut inner = self.lock();
+        match why {
+            Some(why) => inner.refused_files.insert(file.to_path_buf(), why),
+            None => inner.refused_files.remove(file),
+        };
+    }
+
+    /// The first scan of the pipeline files is done.
+    pub fn set_loaded(&self) {
+        self.loaded.store(true, Ordering::Release);
+    }
+
+    /// Ready: the files were read and every pipeline is running or finished.
+    pub fn is_ready(&self) -> bool {
+        self.loaded.load(Ordering::Acquire)
+            && self
+                .lock()
+                .pipelines
+                .values()
+                .all(|p| matches!(p.state, State::Running | State::Finished))
+    }
+
+    /// A copy for `/health`.
+    pub fn health(&self) -> Health {
+        let inner = self.lock();
+        let failing = inner.pipelines.values().any(|p| p.state == State::Failed);
+        Health {
+            status: if failing { "failing" } else { "ok" },
+            pipelines: inner.pipelines.clone(),
+            refused_files: inner.refused_files.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_pipeline_makes_the_process_unhealthy_and_not_ready() {
+        let statuses = Statuses::default();
+        let file = Path::new("tenants/a.yaml");
+        statuses.set("a", file, State::Running, None);
+        assert!(!statuses.is_ready(), "not ready before the first scan ends");
+        statuses.set_loaded();
+        assert!(statuses.is_ready() && statuses.health().is_healthy());
+        statuses.set("a", file, State::Failed, Some("sink `out`: refused".into()));
+        let health = statuses.health();
+        assert_eq!(health.status, "failing");
+        assert_eq!(
+            health.pipelines["a"].error.as_deref(),
+            Some("sink `out`: refused")
+        );
+        assert!(!statuses.is_ready());
+        statuses.set("a", file, State::Running, Some("ignored".into()));
+        assert!(statuses.health().is_healthy());
+        assert_eq!(statuses.health().pipelines["a"].error, None);
+    }
+}
