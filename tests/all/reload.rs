@@ -5,9 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{
-    free_port, http_get, lines, numbered_lines, numbers, send_signal, siemflow, write,
-};
+use crate::support::{Service, lines, numbered_lines, numbers, write};
 
 /// How long any awaited change may take before the test gives up (a failure, not a measurement).
 const LIMIT: Duration = Duration::from_secs(60);
@@ -59,22 +57,10 @@ fn pipeline_files_changed_added_broken_and_removed_while_running_touch_no_other_
     );
     write(&root.join("in-added.json"), numbered_lines(0..100, 64));
 
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let log = std::fs::File::create(root.join("siemflow.log")).unwrap();
-    let mut child = siemflow(root)
-        .args(["run", "tenants", "--watch", "--data-dir", "data"])
-        .args(["--metrics-addr", &metrics])
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let health = || {
-        std::net::TcpStream::connect(&metrics)
-            .map(|_| http_get(&metrics, "/health"))
-            .unwrap_or_default()
-    };
+    let service = Service::start(root, "tenants");
+    let health = || service.get("/health");
     until("ready", || {
-        std::net::TcpStream::connect(&metrics).is_ok()
-            && http_get(&metrics, "/ready").starts_with("HTTP/1.1 200")
+        service.get("/ready").starts_with("HTTP/1.1 200")
     });
     until("the removed tenant's file delivered", || {
         lines(&root.join("out-removed.json")).len() == 100
@@ -162,10 +148,8 @@ fn pipeline_files_changed_added_broken_and_removed_while_running_touch_no_other_
         health_now.starts_with("HTTP/1.1 200") && health_now.contains("\"status\": \"ok\""),
         "a refused change does not make the process unhealthy: {health_now}"
     );
-    assert_eq!(send_signal(child.id(), 15), 0);
-    let status = child.wait().unwrap();
-    let log = std::fs::read_to_string(root.join("siemflow.log")).unwrap();
-    assert_eq!(status.code(), Some(0), "{log}");
+    let (code, log) = service.stop();
+    assert_eq!(code, Some(0), "{log}");
 
     for id in ["steady1", "steady2", "broken"] {
         assert_exactly_once(numbers(&root.join(format!("out-{id}.json"))), written, id);
@@ -214,19 +198,8 @@ fn a_failing_pipeline_is_reported_and_started_again_while_the_others_run() {
         &root.join("tenants/failing.yaml"),
         tenant(root, "failing", "blocked/out-failing.json"),
     );
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let log = std::fs::File::create(root.join("siemflow.log")).unwrap();
-    let mut child = siemflow(root)
-        .args(["run", "tenants", "--watch", "--data-dir", "data"])
-        .args(["--metrics-addr", &metrics])
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let get = |path: &str| {
-        std::net::TcpStream::connect(&metrics)
-            .map(|_| http_get(&metrics, path))
-            .unwrap_or_default()
-    };
+    let service = Service::start(root, "tenants");
+    let get = |path: &str| service.get(path);
     until("the failure reported", || {
         let health = get("/health");
         health.starts_with("HTTP/1.1 503")
@@ -246,10 +219,8 @@ fn a_failing_pipeline_is_reported_and_started_again_while_the_others_run() {
     until("healthy and ready again", || {
         get("/health").starts_with("HTTP/1.1 200") && get("/ready").starts_with("HTTP/1.1 200")
     });
-    assert_eq!(send_signal(child.id(), 15), 0);
-    let status = child.wait().unwrap();
-    let log = std::fs::read_to_string(root.join("siemflow.log")).unwrap();
-    assert_eq!(status.code(), Some(0), "{log}");
+    let (code, log) = service.stop();
+    assert_eq!(code, Some(0), "{log}");
     assert_eq!(
         log.matches("pipeline started pipeline=healthy").count(),
         1,

@@ -175,3 +175,52 @@ pub fn send_signal(pid: u32, signal: i32) -> i32 {
         .map(|status| status.code().unwrap_or(-1))
         .unwrap_or(-1)
 }
+
+/// `siemflow run DIR --watch --metrics-addr ...` in `root`, logging to `root/siemflow.log`.
+pub struct Service {
+    /// The process.
+    pub child: Child,
+    /// The metrics address.
+    pub metrics: String,
+    log: PathBuf,
+}
+
+impl Service {
+    /// Starts watching `pipelines` (relative to `root`) with the data directory `root/data`.
+    pub fn start(root: &Path, pipelines: &str) -> Self {
+        let metrics = format!("127.0.0.1:{}", free_port());
+        let log = root.join("siemflow.log");
+        let child = siemflow(root)
+            .args(["run", pipelines, "--watch", "--data-dir", "data"])
+            .args(["--metrics-addr", &metrics])
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Self {
+            child,
+            metrics,
+            log,
+        }
+    }
+
+    /// The whole HTTP response to a GET of `path`, or "" while nothing listens.
+    pub fn get(&self, path: &str) -> String {
+        std::net::TcpStream::connect(&self.metrics)
+            .map(|_| http_get(&self.metrics, path))
+            .unwrap_or_default()
+    }
+
+    /// SIGTERM, then the exit code and the log.
+    pub fn stop(mut self) -> (Option<i32>, String) {
+        assert_eq!(send_signal(self.child.id(), 15), 0);
+        let status = self.child.wait().unwrap();
+        (status.code(), std::fs::read_to_string(&self.log).unwrap())
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
