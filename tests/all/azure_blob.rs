@@ -12,7 +12,10 @@ use siemflow_test_support::azurite::Azurite;
 use siemflow_test_support::defender::{DefenderApi, DefenderApiOptions};
 use siemflow_test_support::tls::Certificates;
 
-use crate::support::{describe, lines, report_ids, send_signal, siemflow, wait_for_count, write};
+use crate::support::{
+    PROCESS_LIMIT, describe, lines, report_ids, send_signal, siemflow, wait_for_count, wait_within,
+    write,
+};
 
 const TENANT: &str = "4f6d8a2e-1c3b-4d5e-9a7f-0b1c2d3e4f50";
 const TABLES: [&str; 5] = [
@@ -434,7 +437,7 @@ sinks:
     wait_polls(111, &mut child);
     let last_rss = rss_kib(child.id());
     assert_eq!(send_signal(child.id(), libc::SIGTERM), 0);
-    let status = child.wait().unwrap();
+    let status = wait_within(&mut child, PROCESS_LIMIT);
     assert_eq!(status.code(), Some(0));
 
     let steady = &polls(&log)[1..];

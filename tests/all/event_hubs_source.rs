@@ -14,7 +14,7 @@ use siemflow_test_support::event_hubs::{EventHubsEmulator, HubSpec};
 use siemflow_test_support::tls::Certificates;
 
 use crate::support::{
-    describe, lines, repo_root, report_ids, send_signal, siemflow, wait_for_count, write,
+    describe, lines, output, repo_root, report_ids, send_signal, siemflow, wait_for_count, write,
 };
 
 pub(crate) const PARTITIONS: usize = 4;
@@ -29,11 +29,11 @@ pub(crate) fn python_sdk(args: &[&str]) -> String {
         "run scripts/test-peers: {} is missing",
         python.display()
     );
-    let output = Command::new(python)
-        .arg(repo_root().join("tests/oracles/event_hubs_client.py"))
-        .args(args)
-        .output()
-        .unwrap();
+    let output = output(
+        Command::new(python)
+            .arg(repo_root().join("tests/oracles/event_hubs_client.py"))
+            .args(args),
+    );
     assert!(output.status.success(), "{}", describe(&output));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

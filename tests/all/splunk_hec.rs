@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use siemflow_test_support::hec::{Faults, HecOptions, HecServer};
 
-use crate::support::{describe, numbered_lines, output, siemflow, write};
+use crate::support::{
+    PROCESS_LIMIT, describe, numbered_lines, output, siemflow, wait_within, write,
+};
 
 const LINE_BYTES: usize = 200;
 
@@ -121,7 +123,7 @@ fn late_acks_and_a_busy_server_index_every_event_exactly_once_and_the_checkpoint
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let status = child.wait().unwrap();
+    let status = wait_within(&mut child, PROCESS_LIMIT);
     assert!(status.success(), "siemflow run failed: {status:?}");
 
     let counts = indexed_counts(&server);

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use siemflow_core::Pipeline;
@@ -24,9 +24,51 @@ pub fn siemflow(dir: &Path) -> Command {
     command
 }
 
-/// Runs a command to completion and returns its output.
+/// The longest any process of a test may run: a hang fails the test instead of stalling the
+/// suite (a limit on being stuck, far above any expected duration, not a measurement).
+pub const PROCESS_LIMIT: Duration = Duration::from_secs(600);
+
+/// Runs a command to completion and returns its output; fails the test after [`PROCESS_LIMIT`].
 pub fn output(command: &mut Command) -> Output {
-    command.output().expect("siemflow runs")
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = read(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = read(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = wait_within(&mut child, PROCESS_LIMIT);
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// Waits for `child` to exit; kills it and fails the test when that takes longer than `limit`.
+pub fn wait_within(child: &mut Child, limit: Duration) -> ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process {} did not exit within {limit:?}", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Text of stdout and stderr, for assertion messages.
@@ -156,6 +198,9 @@ pub fn free_port() -> u16 {
 pub fn http_get(address: &str, path: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let limit = Some(Duration::from_secs(30));
+    stream.set_read_timeout(limit).unwrap();
+    stream.set_write_timeout(limit).unwrap();
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
@@ -213,7 +258,7 @@ impl Service {
     /// SIGTERM, then the exit code and the log.
     pub fn stop(mut self) -> (Option<i32>, String) {
         assert_eq!(send_signal(self.child.id(), 15), 0);
-        let status = self.child.wait().unwrap();
+        let status = wait_within(&mut self.child, PROCESS_LIMIT);
         (status.code(), std::fs::read_to_string(&self.log).unwrap())
     }
 }

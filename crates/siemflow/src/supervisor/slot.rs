@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use siemflow_core::Pipeline;
@@ -28,6 +29,9 @@ pub struct Slot {
     /// The file text this version was compiled from, to tell a real change from a touch.
     pub text: String,
     stop: CancellationToken,
+    /// Set before `ended` is notified. The task's own `is_finished` is not: it turns true a moment
+    /// after the notification, and a supervisor that looked in between would wait forever.
+    ended: Arc<AtomicBool>,
     task: JoinHandle<Result<(), RunError>>,
 }
 
@@ -49,22 +53,29 @@ impl Slot {
             ..options.clone()
         };
         let id = pipeline.id().clone();
-        let task = tokio::spawn(async move {
-            let result = supervise(pipeline, file, options, restart, statuses).await;
-            ended.notify_one();
-            result
-        });
+        let has_ended = Arc::new(AtomicBool::new(false));
+        let task = {
+            let has_ended = has_ended.clone();
+            tokio::spawn(async move {
+                let _ended = EndSignal {
+                    flag: has_ended,
+                    notify: ended,
+                };
+                supervise(pipeline, file, options, restart, statuses).await
+            })
+        };
         Self {
             id,
             text,
             stop,
+            ended: has_ended,
             task,
         }
     }
 
     /// True once the pipeline ended by itself (finished, or failed for good).
     pub fn has_ended(&self) -> bool {
-        self.task.is_finished()
+        self.ended.load(Ordering::Acquire)
     }
 
     /// Drains the pipeline and waits for it: checkpoints are committed for what was delivered.
@@ -82,6 +93,19 @@ impl Slot {
                 failures: vec![format!("its supervisor task ended: {error}")],
             })
         })
+    }
+}
+
+/// Marks the slot ended and wakes the supervisor when the task ends, by returning or by a panic.
+struct EndSignal {
+    flag: Arc<AtomicBool>,
+    notify: Arc<Notify>,
+}
+
+impl Drop for EndSignal {
+    fn drop(&mut self) {
+        self.flag.store(true, Ordering::Release);
+        self.notify.notify_one();
     }
 }
 
