@@ -321,6 +321,25 @@ fn two_thousand_alerts_changing_arrive_once_each_through_faults_and_expiring_tok
         "changes read again in the overlap are counted as dropped"
     );
 
+    let gauge = |name: &str| -> Option<f64> {
+        scraped
+            .lines()
+            .find(|line| line.starts_with(name) && line.contains("component_id=\"rest\""))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse::<f64>().ok())
+    };
+    // The newest change was made during round 3, well under the test's own limits ago.
+    let mark_age = gauge("siemflow_source_high_water_mark_age_seconds{");
+    assert!(
+        mark_age.is_some_and(|age| age > 0.0 && age < limit.as_secs_f64() * 3.0),
+        "the high-water mark's age is exported: {mark_age:?}\n{scraped}"
+    );
+    let checkpoint_age = gauge("siemflow_source_checkpoint_age_seconds{");
+    assert!(
+        checkpoint_age.is_some_and(|age| age < 60.0),
+        "the poller checkpoints each poll: {checkpoint_age:?}"
+    );
+
     assert_eq!(expected.len(), 3000, "2,000 alerts, 400 + 600 changes");
     let got = delivered(&out, id, time);
     let repeated: Vec<_> = got.iter().filter(|(_, count)| **count > 1).collect();

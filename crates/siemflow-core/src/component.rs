@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::dead_letter::DeadLetters;
 use crate::event::{Event, EventBatch, Origin};
-use crate::telemetry::ComponentMetrics;
+use crate::telemetry::{ComponentMetrics, body_bytes};
 use crate::topology::buffer::{BufferReceiver, Closed};
 use crate::topology::fanout::Fanout;
 
@@ -133,9 +133,9 @@ impl SourceSender {
 
     /// Sends a batch downstream, waiting while downstream is full.
     pub async fn send(&mut self, batch: EventBatch) -> Result<(), Closed> {
-        let events = batch.len();
+        let (events, bytes) = (batch.len(), body_bytes(&batch));
         self.fanout.send(batch).await?;
-        self.metrics.sent(events);
+        self.metrics.sent(events, bytes);
         Ok(())
     }
 }

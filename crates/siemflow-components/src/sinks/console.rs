@@ -50,7 +50,7 @@ impl SinkConfig for ConsoleSinkConfig {
                 written
                     .await
                     .map_err(|error| ComponentError::io("cannot write to the console", error))?;
-                component.metrics.sent(batch.len());
+                component.metrics.delivered(&batch);
                 resolve_batch(batch, EventStatus::Delivered);
             }
             Ok(())

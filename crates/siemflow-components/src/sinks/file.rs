@@ -67,7 +67,7 @@ impl SinkConfig for FileSinkConfig {
                 written.await.map_err(|error| {
                     ComponentError::io(format!("cannot write to {path}"), error)
                 })?;
-                component.metrics.sent(batch.len());
+                component.metrics.delivered(&batch);
                 resolve_batch(batch, EventStatus::Delivered);
             }
             Ok(())

@@ -152,7 +152,7 @@ async fn serve(
     let accepting = {
         let shutdown = shutdown.clone();
         let shared = shared.clone();
-        tokio::spawn(async move {
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
             loop {
                 let stream = tokio::select! {
                     accepted = listener.accept() => match accepted {
@@ -166,15 +166,15 @@ async fn serve(
                     () = shutdown.cancelled() => break,
                 };
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(connection(
+                tokio::spawn(tracing::Instrument::in_current_span(connection(
                     stream,
                     acceptor.clone(),
                     shared.clone(),
                     submit.clone(),
                     shutdown.clone(),
-                ));
+                )));
             }
-        })
+        }))
     };
     // Ends when the acceptor and every connection have dropped their senders.
     while let Some((events, sent)) = submissions.recv().await {

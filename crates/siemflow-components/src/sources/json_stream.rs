@@ -310,7 +310,8 @@ pub(crate) async fn run_blocking_reader<P: Send + 'static>(
     let reading = tokio::task::spawn_blocking({
         let component = component.clone();
         let shutdown = shutdown.clone();
-        move || read(reader, component, shutdown)
+        let span = tracing::Span::current();
+        move || span.in_scope(|| read(reader, component, shutdown))
     });
     let driven = drive(
         batches,
@@ -396,10 +397,14 @@ pub(crate) async fn drive<P: Send + 'static>(
                     idle = None;
                 }
             },
-            _ = commit_timer.tick() => committer.commit()?,
+            _ = commit_timer.tick() => {
+                committer.commit()?;
+                metrics.checkpointed();
+            }
         }
     }
     committer.commit()?;
+    metrics.checkpointed();
     match failed_batches {
         0 => Ok(()),
         failed => Err(ComponentError::Other(format!(

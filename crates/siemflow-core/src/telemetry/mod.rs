@@ -6,44 +6,34 @@
 //! [`ComponentMetrics::discarded`], ...) that count and log together, so metric names and labels are
 //! never formatted by hand and every tenant's metrics look the same.
 
+mod age;
+mod component;
+mod pipeline;
+mod series;
+
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-/// The labels every component metric carries.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ComponentLabels {
-    /// Pipeline id (the tenant).
-    pub pipeline: String,
-    /// Component id.
-    pub component_id: String,
-    /// `source`, `transform` or `sink`.
-    pub component_kind: String,
-    /// The `type:` of the component.
-    pub component_type: String,
-}
+pub use age::Age;
+pub use component::{ComponentLabels, ComponentMetrics, MetricsSnapshot, body_bytes, reason_kind};
+pub use pipeline::PipelineMetrics;
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ReasonLabels {
-    pipeline: String,
-    component_id: String,
-    component_kind: String,
-    component_type: String,
-    reason: String,
-}
+use component::ReasonLabels;
+use pipeline::{PipelineLabels, ReloadLabels, StateLabels};
+use series::Series;
 
-/// The process-wide metrics registry and metric families.
-#[derive(Clone, Debug)]
-pub struct Telemetry {
-    registry: Arc<Mutex<Registry>>,
+/// Every metric family, shared by all pipelines; series are told apart by their labels.
+#[derive(Clone, Debug, Default)]
+struct Families {
     received_events: Family<ComponentLabels, Counter>,
     received_bytes: Family<ComponentLabels, Counter>,
     sent_events: Family<ComponentLabels, Counter>,
+    sent_bytes: Family<ComponentLabels, Counter>,
     unmapped_events: Family<ComponentLabels, Counter>,
     discarded_events: Family<ReasonLabels, Counter>,
     dead_letter_events: Family<ReasonLabels, Counter>,
@@ -53,6 +43,21 @@ pub struct Telemetry {
     buffer_events: Family<ComponentLabels, Gauge>,
     buffer_bytes: Family<ComponentLabels, Gauge>,
     pending_events: Family<ComponentLabels, Gauge>,
+    checkpoint_age: Family<ComponentLabels, Age>,
+    high_water_mark_age: Family<ComponentLabels, Age>,
+    lag_bytes: Family<ComponentLabels, Gauge>,
+    processing_seconds: Family<ComponentLabels, Counter<f64, AtomicU64>>,
+    pipeline_state: Family<StateLabels, Gauge>,
+    pipeline_restarts: Family<PipelineLabels, Counter>,
+    pipeline_reloads: Family<ReloadLabels, Counter>,
+}
+
+/// The process-wide metrics registry and metric families.
+#[derive(Clone, Debug)]
+pub struct Telemetry {
+    registry: Arc<Mutex<Registry>>,
+    families: Families,
+    series: Series,
 }
 
 impl Default for Telemetry {
@@ -65,100 +70,126 @@ impl Telemetry {
     /// Creates the registry and registers every family.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("siemflow");
-        let telemetry = Self {
-            registry: Arc::default(),
-            received_events: Family::default(),
-            received_bytes: Family::default(),
-            sent_events: Family::default(),
-            unmapped_events: Family::default(),
-            discarded_events: Family::default(),
-            dead_letter_events: Family::default(),
-            errors: Family::default(),
-            throttled: Family::default(),
-            throttled_seconds: Family::default(),
-            buffer_events: Family::default(),
-            buffer_bytes: Family::default(),
-            pending_events: Family::default(),
-        };
-        registry.register(
+        let families = Families::default();
+        let f = families.clone();
+        let r = &mut registry;
+        r.register(
             "component_received_events",
             "Events a component received",
-            telemetry.received_events.clone(),
+            f.received_events,
         );
-        registry.register(
+        r.register(
             "component_received_bytes",
             "Bytes a source read",
-            telemetry.received_bytes.clone(),
+            f.received_bytes,
         );
-        registry.register(
+        r.register(
             "component_sent_events",
             "Events a component sent downstream or delivered",
-            telemetry.sent_events.clone(),
+            f.sent_events,
         );
-        registry.register(
+        r.register(
+            "component_sent_bytes",
+            "Bytes of the bodies of the events a component sent downstream or delivered",
+            f.sent_bytes,
+        );
+        r.register(
             "component_unmapped_events",
             "Events a transform plugin had no mapping for, sent on as a generic record",
-            telemetry.unmapped_events.clone(),
+            f.unmapped_events,
         );
-        registry.register(
+        r.register(
             "component_discarded_events",
             "Events dropped on purpose (filtered, duplicate, buffer full), by reason",
-            telemetry.discarded_events.clone(),
+            f.discarded_events,
         );
-        registry.register(
+        r.register(
             "dead_letter_events",
             "Events written to the dead-letter file, by reason",
-            telemetry.dead_letter_events.clone(),
+            f.dead_letter_events,
         );
-        registry.register(
-            "component_errors",
-            "Errors by type",
-            telemetry.errors.clone(),
-        );
-        registry.register(
+        r.register("component_errors", "Errors by type", f.errors);
+        r.register(
             "component_throttled",
             "Times a component waited before calling an API: `retry_after` (the service answered 429) or `budget` (its own rate limit)",
-            telemetry.throttled.clone(),
+            f.throttled,
         );
-        registry.register(
+        r.register(
             "component_throttled_seconds",
             "Seconds a component waited before calling an API, by reason",
-            telemetry.throttled_seconds.clone(),
+            f.throttled_seconds,
         );
-        registry.register(
+        r.register(
             "buffer_events",
             "Events waiting in a component's input buffer",
-            telemetry.buffer_events.clone(),
+            f.buffer_events,
         );
-        registry.register(
+        r.register(
             "buffer_bytes",
             "Bytes a sink's disk buffer holds on disk",
-            telemetry.buffer_bytes.clone(),
+            f.buffer_bytes,
         );
-        registry.register(
+        r.register(
             "source_pending_events",
             "Events a source sent that are not yet acknowledged",
-            telemetry.pending_events.clone(),
+            f.pending_events,
+        );
+        r.register(
+            "source_checkpoint_age_seconds",
+            "Seconds since the source's stored checkpoint last covered everything acknowledged",
+            f.checkpoint_age,
+        );
+        r.register(
+            "source_high_water_mark_age_seconds",
+            "Seconds between now and the newest change time a polling source has read up to",
+            f.high_water_mark_age,
+        );
+        r.register(
+            "source_lag_bytes",
+            "Bytes the source's input held beyond what it had read, at the start of its last poll",
+            f.lag_bytes,
+        );
+        r.register(
+            "transform_processing_seconds",
+            "Seconds a transform spent on batches (plugins: in the guest and its host calls)",
+            f.processing_seconds,
+        );
+        r.register(
+            "pipeline_state",
+            "1 for the state a pipeline is in, 0 for the others",
+            f.pipeline_state,
+        );
+        r.register(
+            "pipeline_restarts",
+            "Times a failed pipeline was started again",
+            f.pipeline_restarts,
+        );
+        r.register(
+            "pipeline_reloads",
+            "New versions of a pipeline file, by outcome (`applied` or `refused`)",
+            f.pipeline_reloads,
         );
         Self {
             registry: Arc::new(Mutex::new(registry)),
-            ..telemetry
+            families,
+            series: Series::default(),
         }
     }
 
     /// Metrics handles for one component.
     pub fn component(&self, labels: ComponentLabels) -> ComponentMetrics {
-        ComponentMetrics {
-            received_events: self.received_events.get_or_create(&labels).clone(),
-            received_bytes: self.received_bytes.get_or_create(&labels).clone(),
-            sent_events: self.sent_events.get_or_create(&labels).clone(),
-            unmapped_events: self.unmapped_events.get_or_create(&labels).clone(),
-            buffer_events: self.buffer_events.get_or_create(&labels).clone(),
-            buffer_bytes: self.buffer_bytes.get_or_create(&labels).clone(),
-            pending_events: self.pending_events.get_or_create(&labels).clone(),
-            families: self.clone(),
-            labels: Arc::new(labels),
-        }
+        ComponentMetrics::new(self.clone(), labels)
+    }
+
+    /// Metrics handle for a pipeline as a whole.
+    pub fn pipeline(&self, id: &str) -> PipelineMetrics {
+        PipelineMetrics::new(self.clone(), id)
+    }
+
+    /// Removes every series of a pipeline that is gone, so `/metrics` shows running ones only.
+    /// Handles it still holds keep counting into series nobody scrapes.
+    pub fn forget_pipeline(&self, id: &str) {
+        self.series.forget(id);
     }
 
     /// The Prometheus text exposition of every metric.
@@ -172,183 +203,6 @@ impl Telemetry {
         let _ = prometheus_client::encoding::text::encode(&mut output, &registry);
         output
     }
-}
-
-/// One component's metrics.
-#[derive(Clone, Debug)]
-pub struct ComponentMetrics {
-    received_events: Counter,
-    received_bytes: Counter,
-    sent_events: Counter,
-    unmapped_events: Counter,
-    buffer_events: Gauge,
-    buffer_bytes: Gauge,
-    pending_events: Gauge,
-    families: Telemetry,
-    labels: Arc<ComponentLabels>,
-}
-
-impl ComponentMetrics {
-    fn with_reason(&self, reason: &str) -> ReasonLabels {
-        ReasonLabels {
-            pipeline: self.labels.pipeline.clone(),
-            component_id: self.labels.component_id.clone(),
-            component_kind: self.labels.component_kind.clone(),
-            component_type: self.labels.component_type.clone(),
-            reason: reason.to_string(),
-        }
-    }
-
-    /// The component's labels.
-    pub fn labels(&self) -> &ComponentLabels {
-        &self.labels
-    }
-
-    /// Events (and for sources, bytes) came in.
-    pub fn received(&self, events: usize, bytes: usize) {
-        self.received_events.inc_by(events as u64);
-        self.received_bytes.inc_by(bytes as u64);
-    }
-
-    /// Events went out (sent downstream, or delivered by a sink).
-    pub fn sent(&self, events: usize) {
-        self.sent_events.inc_by(events as u64);
-    }
-
-    /// A transform had no mapping for events and sent them on as generic records.
-    pub fn unmapped(&self, events: usize) {
-        self.unmapped_events.inc_by(events as u64);
-    }
-
-    /// Events were dropped on purpose.
-    pub fn discarded(&self, events: usize, reason: &str) {
-        if events == 0 {
-            return;
-        }
-        self.families
-            .discarded_events
-            .get_or_create(&self.with_reason(reason))
-            .inc_by(events as u64);
-        tracing::debug!(
-            pipeline = %self.labels.pipeline,
-            component = %self.labels.component_id,
-            events,
-            reason,
-            "events discarded"
-        );
-    }
-
-    /// Events went to the dead-letter file; `reason` is one of their reasons, logged as an example.
-    pub fn dead_lettered(&self, events: usize, reason: &str) {
-        self.families
-            .dead_letter_events
-            .get_or_create(&self.with_reason(reason_kind(reason)))
-            .inc_by(events as u64);
-        tracing::warn!(
-            pipeline = %self.labels.pipeline,
-            component = %self.labels.component_id,
-            events,
-            reason,
-            "events dead-lettered"
-        );
-    }
-
-    /// Something failed; `error_type` is a short stable label such as `write_failed`.
-    pub fn error(&self, error_type: &str, message: &dyn std::fmt::Display) {
-        self.families
-            .errors
-            .get_or_create(&self.with_reason(error_type))
-            .inc();
-        tracing::error!(
-            pipeline = %self.labels.pipeline,
-            component = %self.labels.component_id,
-            error_type,
-            "{message}"
-        );
-    }
-
-    /// The component waited `wait` before an API call: `retry_after` when the service said so
-    /// (429), `budget` when its own rate limit held it.
-    pub fn throttled(&self, reason: &str, wait: std::time::Duration) {
-        let labels = self.with_reason(reason);
-        self.families.throttled.get_or_create(&labels).inc();
-        self.families
-            .throttled_seconds
-            .get_or_create(&labels)
-            .inc_by(wait.as_secs_f64());
-    }
-
-    /// Times the component was throttled for `reason` so far.
-    pub fn throttled_count(&self, reason: &str) -> u64 {
-        self.families
-            .throttled
-            .get_or_create(&self.with_reason(reason))
-            .get()
-    }
-
-    /// Events entered (+) or left (-) the component's input buffer.
-    pub fn buffer_changed(&self, delta: i64) {
-        self.buffer_events.inc_by(delta);
-    }
-
-    /// Bytes were added to (+) or removed from (-) a disk buffer.
-    pub fn buffer_bytes_changed(&self, delta: i64) {
-        self.buffer_bytes.inc_by(delta);
-    }
-
-    /// Events a source sent (+) or saw acknowledged (-).
-    pub fn pending_changed(&self, delta: i64) {
-        self.pending_events.inc_by(delta);
-    }
-
-    /// Current number of unacknowledged events of a source.
-    pub fn pending_events(&self) -> i64 {
-        self.pending_events.get()
-    }
-
-    /// Totals, for tests and `siemflow test` reports.
-    pub fn snapshot(&self) -> MetricsSnapshot {
-        MetricsSnapshot {
-            received_events: self.received_events.get(),
-            sent_events: self.sent_events.get(),
-            buffer_events: self.buffer_events.get(),
-            pending_events: self.pending_events.get(),
-        }
-    }
-
-    /// Total dead letters of this component for a reason label.
-    pub fn dead_letter_count(&self, reason: &str) -> u64 {
-        self.families
-            .dead_letter_events
-            .get_or_create(&self.with_reason(reason))
-            .get()
-    }
-
-    /// Total discarded events of this component for a reason label.
-    pub fn discarded_count(&self, reason: &str) -> u64 {
-        self.families
-            .discarded_events
-            .get_or_create(&self.with_reason(reason))
-            .get()
-    }
-}
-
-/// Reasons carry details (`malformed JSON: expected ...`); the metric label keeps the kind only.
-pub fn reason_kind(reason: &str) -> &str {
-    reason.split(':').next().unwrap_or(reason).trim()
-}
-
-/// Counter values at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MetricsSnapshot {
-    /// Events received.
-    pub received_events: u64,
-    /// Events sent or delivered.
-    pub sent_events: u64,
-    /// Events in the input buffer.
-    pub buffer_events: i64,
-    /// Unacknowledged events (sources).
-    pub pending_events: i64,
 }
 
 #[cfg(test)]
@@ -376,5 +230,28 @@ mod tests {
         ), "{text}");
         assert!(text.contains("reason=\"malformed JSON\"} 1"), "{text}");
         assert_eq!(metrics.dead_letter_count("malformed JSON"), 1);
+    }
+
+    #[test]
+    fn a_forgotten_pipeline_leaves_the_exposition_and_the_others_stay() {
+        let telemetry = Telemetry::new();
+        let gone = telemetry.component(labels());
+        gone.error("write_failed", &"refused");
+        gone.checkpointed();
+        telemetry
+            .pipeline("contoso")
+            .set_state("running", &["running", "failed"]);
+        let stays = telemetry.component(ComponentLabels {
+            pipeline: "fabrikam".into(),
+            ..labels()
+        });
+        stays.sent(2, 20);
+        telemetry.forget_pipeline("contoso");
+        let text = telemetry.encode();
+        assert!(!text.contains("contoso"), "{text}");
+        assert!(
+            text.contains("siemflow_component_sent_bytes_total{pipeline=\"fabrikam\",component_id=\"in\",component_kind=\"source\",component_type=\"file\"} 20"),
+            "{text}"
+        );
     }
 }

@@ -21,7 +21,7 @@ pub mod fanout;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -33,7 +33,7 @@ use crate::component::{
 };
 use crate::config::{BufferType, ComponentKind, WhenFull};
 use crate::dead_letter::{DeadLetterQueue, DeadLetters};
-use crate::telemetry::{ComponentLabels, ComponentMetrics, Telemetry};
+use crate::telemetry::{ComponentLabels, ComponentMetrics, Telemetry, body_bytes};
 
 use buffer::{BufferReceiver, BufferSender};
 use disk_buffer::DiskBuffer;
@@ -163,28 +163,35 @@ pub(crate) async fn run_transform(
     while let Some(batch) = input.recv().await {
         let mut output = TransformOutput::new(named.len());
         if blocking {
-            let (returned, produced) = tokio::task::spawn_blocking(move || {
+            let span = tracing::Span::current();
+            let (returned, produced, busy) = tokio::task::spawn_blocking(move || {
+                let _entered = span.enter();
+                let started = Instant::now();
                 transform.transform(batch, &mut output);
-                (transform, output)
+                (transform, output, started.elapsed())
             })
             .await
             .map_err(|_| ComponentError::Other("the transform panicked".into()))?;
             transform = returned;
             output = produced;
+            metrics.processed(busy);
         } else {
+            let started = Instant::now();
             transform.transform(batch, &mut output);
+            metrics.processed(started.elapsed());
         }
         let TransformOutput {
             default: main,
             named: others,
         } = output;
-        let mut sent = main.len();
+        let (mut sent, mut bytes) = (main.len(), body_bytes(&main));
         default.send(main).await?;
         for (fanout, batch) in named.iter_mut().zip(others) {
             sent += batch.len();
+            bytes += body_bytes(&batch);
             fanout.send(batch).await?;
         }
-        metrics.sent(sent);
+        metrics.sent(sent, bytes);
     }
     Ok(())
 }
@@ -219,6 +226,10 @@ struct BuiltComponent {
     id: Arc<str>,
     kind: &'static str,
     task: ComponentTask,
+    metrics: ComponentMetrics,
+    /// Entered while the component is built and around its task, so that every log line of the
+    /// component, and of tasks it spawns with `in_current_span`, names pipeline and component.
+    span: tracing::Span,
 }
 
 /// Builds every component of a pipeline into tasks, or fails without starting any.
@@ -233,6 +244,8 @@ fn build(
     let mut tasks = Vec::new();
     for component in &pipeline.components {
         let decl = &component.decl;
+        let span = tracing::info_span!("component", pipeline = %id, component = %decl.id);
+        let _entered = span.enter();
         let metrics = wiring.metrics[&decl.id].clone();
         let context = ComponentContext {
             pipeline: id.clone(),
@@ -249,7 +262,7 @@ fn build(
         };
         let task: ComponentTask = match &component.config {
             ComponentConfig::Source(config) => {
-                let out = SourceSender::new(wiring.fanout(&decl.id, None), metrics);
+                let out = SourceSender::new(wiring.fanout(&decl.id, None), metrics.clone());
                 config
                     .build(SourceContext {
                         component: context,
@@ -277,6 +290,8 @@ fn build(
                         id: decl.id.clone(),
                         kind: "disk buffer of sink",
                         task: Box::pin(disk.run(input, relay, shutdown.clone())),
+                        metrics: metrics.clone(),
+                        span: span.clone(),
                     });
                     input = output;
                 }
@@ -292,6 +307,8 @@ fn build(
             id: decl.id.clone(),
             kind: decl.kind.as_str(),
             task,
+            metrics,
+            span: span.clone(),
         });
     }
     Ok(tasks)
@@ -355,11 +372,18 @@ pub fn start(pipeline: &Pipeline, options: &RunOptions) -> Result<RunningPipelin
         id: component,
         kind,
         task,
+        metrics,
+        span,
     } in build(pipeline, options, &shutdown)?
     {
-        let span = tracing::info_span!("component", pipeline = %id, component = %component);
         set.spawn(tracing::Instrument::instrument(
-            async move { (component, kind, task.await) },
+            async move {
+                let result = task.await;
+                if let Err(error) = &result {
+                    metrics.error("component_failed", &format_args!("{kind} failed: {error}"));
+                }
+                (component, kind, result)
+            },
             span,
         ));
     }
@@ -387,7 +411,6 @@ impl RunningPipeline {
                     None => break,
                     Some(Ok((_, _, Ok(())))) => {}
                     Some(Ok((component, kind, Err(error)))) => {
-                        tracing::error!(pipeline = %id, component = %component, "{kind} failed: {error}");
                         failures.push(format!("{kind} `{component}`: {error}"));
                         shutdown.cancel();
                     }

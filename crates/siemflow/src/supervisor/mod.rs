@@ -210,6 +210,11 @@ impl Supervisor {
             accepted.push((file, text, pipeline));
         }
 
+        let replaced: Vec<Arc<str>> = gone
+            .iter()
+            .filter_map(|file| self.slots.get(file))
+            .map(|slot| slot.id.clone())
+            .collect();
         let stopping: Vec<Slot> = gone
             .iter()
             .filter_map(|file| self.slots.remove(file).map(|slot| (file, slot)))
@@ -230,10 +235,16 @@ impl Supervisor {
             }
             if !ids.contains_key(&id) {
                 self.statuses.remove(&id);
+            } else {
+                // The new version builds its components afresh: its series start from zero.
+                self.options.telemetry.forget_pipeline(&id);
             }
         }
         for (file, text, pipeline) in accepted {
             tracing::info!(pipeline = %pipeline.id(), file = %file.display(), "starting");
+            if replaced.contains(pipeline.id()) {
+                self.statuses.reloaded(pipeline.id(), "applied");
+            }
             self.statuses.refused_change(pipeline.id(), None);
             self.start(file, text, pipeline);
         }
@@ -249,6 +260,7 @@ impl Supervisor {
                     "the change is refused, the running version stays:\n{why}"
                 );
                 self.statuses.refused_change(&slot.id, Some(why));
+                self.statuses.reloaded(&slot.id, "refused");
             }
             None => {
                 tracing::error!(file = %file.display(), "the file is refused:\n{why}");

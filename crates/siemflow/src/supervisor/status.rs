@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use serde::Serialize;
+use siemflow_core::telemetry::Telemetry;
 
 /// Where a pipeline is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -22,6 +23,21 @@ pub enum State {
     Stopping,
     /// Its finite sources ran out and everything was delivered.
     Finished,
+}
+
+impl State {
+    /// Every state, as the `state` label of `siemflow_pipeline_state` spells it.
+    const ALL: [&'static str; 5] = ["starting", "running", "failed", "stopping", "finished"];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Running => "running",
+            Self::Failed => "failed",
+            Self::Stopping => "stopping",
+            Self::Finished => "finished",
+        }
+    }
 }
 
 /// One pipeline, as `/health` shows it.
@@ -67,11 +83,13 @@ struct Inner {
     refused_files: BTreeMap<PathBuf, String>,
 }
 
-/// Shared between the supervisor, which writes, and the HTTP endpoints, which read.
+/// Shared between the supervisor, which writes, and the HTTP endpoints, which read. Each change
+/// is mirrored in the pipeline metrics (state set, restarts, reloads).
 #[derive(Clone, Debug, Default)]
 pub struct Statuses {
     inner: Arc<Mutex<Inner>>,
     loaded: Arc<AtomicBool>,
+    telemetry: Telemetry,
 }
 
 fn now() -> u64 {
@@ -81,6 +99,14 @@ fn now() -> u64 {
 }
 
 impl Statuses {
+    /// Statuses whose changes are also counted in `telemetry`.
+    pub fn new(telemetry: Telemetry) -> Self {
+        Self {
+            telemetry,
+            ..Self::default()
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner
             .lock()
@@ -107,6 +133,9 @@ impl Statuses {
         }
         entry.state = state;
         entry.file = file.to_path_buf();
+        self.telemetry
+            .pipeline(id)
+            .set_state(state.label(), &State::ALL);
         entry.error = if state == State::Failed { error } else { None };
     }
 
@@ -115,11 +144,18 @@ impl Statuses {
         if let Some(entry) = self.lock().pipelines.get_mut(id) {
             entry.restarts += 1;
         }
+        self.telemetry.pipeline(id).restarted();
     }
 
     /// The pipeline is gone (its file was removed or now holds another pipeline).
     pub fn remove(&self, id: &str) {
         self.lock().pipelines.remove(id);
+        self.telemetry.forget_pipeline(id);
+    }
+
+    /// A new version of a pipeline's file was `applied` or `refused`.
+    pub fn reloaded(&self, id: &str, outcome: &str) {
+        self.telemetry.pipeline(id).reloaded(outcome);
     }
 
     /// A new version of a running pipeline's file was refused (`None`: the running one is current).

@@ -100,7 +100,7 @@ impl SinkConfig for DefenderAlertUpdateConfig {
                     };
                     match written {
                         Ok(Written::Changed) => {
-                            component.metrics.sent(1);
+                            component.metrics.delivered(std::slice::from_ref(&event));
                             event.resolve(EventStatus::Delivered);
                         }
                         Ok(Written::Unchanged) => {

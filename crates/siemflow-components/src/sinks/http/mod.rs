@@ -318,7 +318,7 @@ impl Sender {
         match outcome {
             Outcome::Delivered => {
                 self.backoff.reset();
-                self.component.metrics.sent(events.len());
+                self.component.metrics.delivered(&events);
                 resolve_batch(events, EventStatus::Delivered);
             }
             Outcome::Retry {

@@ -541,7 +541,7 @@ struct Hec {
 
 impl Hec {
     fn deliver(&self, events: Vec<Event>) {
-        self.component.metrics.sent(events.len());
+        self.component.metrics.delivered(&events);
         resolve_batch(events, EventStatus::Delivered);
     }
 

@@ -413,7 +413,7 @@ async fn run(
             }
         }
         backoff.reset();
-        component.metrics.sent(sent.len());
+        component.metrics.delivered(&sent);
         resolve_batch(sent, EventStatus::Delivered);
     }
     if let Some(connection) = connection {

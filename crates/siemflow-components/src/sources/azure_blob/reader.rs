@@ -193,6 +193,7 @@ fn poll(
     // The blobs that grew, read a few at a time (a backfill reads every blob once).
     let mut sizes: Vec<(String, SystemTime, u64)> = Vec::new();
     let mut reads: Vec<(String, String, String, u64)> = Vec::new();
+    let mut behind = 0u64;
     for (container, blob) in listed {
         let Some(hour) = blob_hour(&blob.name) else {
             continue;
@@ -217,10 +218,14 @@ fn poll(
             *entry = OpenBlob::new(&key, 0, &blob.properties.etag, hour, settings);
         }
         if size > entry.fetched {
+            behind += size - entry.fetched;
             reads.push((key.clone(), container, blob.name, entry.fetched));
         }
         sizes.push((key, hour, size));
     }
+    component
+        .metrics
+        .lag_bytes(i64::try_from(behind).unwrap_or(i64::MAX));
     for chunk in reads.chunks(CONCURRENT_READS) {
         let results =
             runtime.block_on(futures::future::join_all(chunk.iter().map(

@@ -104,6 +104,10 @@ pub async fn run(
     loop {
         let outcome = poller.poll(&mut out, &mut state).await;
         checkpoint::save(&path, &state)?;
+        component.metrics.checkpointed();
+        if let Some(mark) = state.high_water_mark.as_deref().and_then(parse_time) {
+            component.metrics.high_water_mark(mark);
+        }
         match outcome {
             Ok(()) | Err(Cut::Failed) => {}
             Err(Cut::Stopped) => return Ok(()),

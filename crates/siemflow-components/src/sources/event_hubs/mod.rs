@@ -297,14 +297,14 @@ async fn run(
         shutdown,
     } = cx;
     let (batches, read) = mpsc::channel(4);
-    let supervisor = tokio::spawn(supervise(
+    let supervisor = tokio::spawn(tracing::Instrument::in_current_span(supervise(
         settings,
         only,
         assignment,
         component.clone(),
         batches,
         shutdown.clone(),
-    ));
+    )));
     let driven = drive(
         read,
         out,
@@ -422,7 +422,7 @@ impl SourceConfig for EventHubsSourceConfig {
                             "could not create blob container {container} ({error}); assuming it exists"
                         );
                     }
-                    let writing = tokio::spawn(writer);
+                    let writing = tokio::spawn(tracing::Instrument::in_current_span(writer));
                     let stores = Stores {
                         committer,
                         writer: Some(writing),

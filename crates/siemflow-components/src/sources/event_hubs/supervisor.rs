@@ -52,14 +52,15 @@ impl Readers {
             stop.clone(),
         );
         self.running.insert(id.clone(), (generation, stop.clone()));
-        self.set.spawn(async move {
-            tokio::select! {
-                () = stop.cancelled() => return (id, generation, Ended::Stopped, None),
-                () = tokio::time::sleep(wait) => {}
-            }
-            let (ended, last) = reader.run().await;
-            (id, generation, ended, last)
-        });
+        self.set
+            .spawn(tracing::Instrument::in_current_span(async move {
+                tokio::select! {
+                    () = stop.cancelled() => return (id, generation, Ended::Stopped, None),
+                    () = tokio::time::sleep(wait) => {}
+                }
+                let (ended, last) = reader.run().await;
+                (id, generation, ended, last)
+            }));
     }
 
     fn stop(&mut self, id: &str) {

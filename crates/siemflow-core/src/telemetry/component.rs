@@ -1,0 +1,265 @@
+//! One component's metrics handles: counting on the hot path is an atomic add.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+
+use super::{Age, Telemetry};
+use crate::event::Event;
+
+/// The labels every component metric carries.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ComponentLabels {
+    /// Pipeline id (the tenant).
+    pub pipeline: String,
+    /// Component id.
+    pub component_id: String,
+    /// `source`, `transform` or `sink`.
+    pub component_kind: String,
+    /// The `type:` of the component.
+    pub component_type: String,
+}
+
+/// A component's labels and one more.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct ReasonLabels {
+    #[prometheus(flatten)]
+    pub(crate) component: ComponentLabels,
+    pub(crate) reason: String,
+}
+
+/// One component's metrics.
+#[derive(Clone, Debug)]
+pub struct ComponentMetrics {
+    received_events: Counter,
+    received_bytes: Counter,
+    sent_events: Counter,
+    sent_bytes: Counter,
+    unmapped_events: Counter,
+    buffer_events: Gauge,
+    buffer_bytes: Gauge,
+    pending_events: Gauge,
+    telemetry: Telemetry,
+    labels: Arc<ComponentLabels>,
+}
+
+/// Bytes of the bodies of `events`: what `component_sent_bytes` counts.
+pub fn body_bytes(events: &[Event]) -> usize {
+    events.iter().map(|event| event.body().len()).sum()
+}
+
+impl ComponentMetrics {
+    pub(crate) fn new(telemetry: Telemetry, labels: ComponentLabels) -> Self {
+        let families = &telemetry.families;
+        let series = |family: &Family<ComponentLabels, Counter>| {
+            telemetry.series.get(&labels.pipeline, family, &labels)
+        };
+        let gauge = |family: &Family<ComponentLabels, Gauge>| {
+            telemetry.series.get(&labels.pipeline, family, &labels)
+        };
+        Self {
+            received_events: series(&families.received_events),
+            received_bytes: series(&families.received_bytes),
+            sent_events: series(&families.sent_events),
+            sent_bytes: series(&families.sent_bytes),
+            unmapped_events: series(&families.unmapped_events),
+            buffer_events: gauge(&families.buffer_events),
+            buffer_bytes: gauge(&families.buffer_bytes),
+            pending_events: gauge(&families.pending_events),
+            labels: Arc::new(labels),
+            telemetry,
+        }
+    }
+
+    fn reason_counter(&self, family: &Family<ReasonLabels, Counter>, reason: &str) -> Counter {
+        let labels = ReasonLabels {
+            component: (*self.labels).clone(),
+            reason: reason.to_string(),
+        };
+        self.telemetry
+            .series
+            .get(&self.labels.pipeline, family, &labels)
+    }
+
+    fn age(&self, family: &Family<ComponentLabels, Age>) -> Age {
+        self.telemetry
+            .series
+            .get(&self.labels.pipeline, family, &self.labels)
+    }
+
+    /// The component's labels.
+    pub fn labels(&self) -> &ComponentLabels {
+        &self.labels
+    }
+
+    /// Events (and for sources, bytes) came in.
+    pub fn received(&self, events: usize, bytes: usize) {
+        self.received_events.inc_by(events as u64);
+        self.received_bytes.inc_by(bytes as u64);
+    }
+
+    /// Events went out (sent downstream, or delivered by a sink), with the bytes of their bodies
+    /// (see [`body_bytes`]).
+    pub fn sent(&self, events: usize, bytes: usize) {
+        self.sent_events.inc_by(events as u64);
+        self.sent_bytes.inc_by(bytes as u64);
+    }
+
+    /// A sink delivered `events`: [`sent`](Self::sent) with their count and body bytes.
+    pub fn delivered(&self, events: &[Event]) {
+        self.sent(events.len(), body_bytes(events));
+    }
+
+    /// A transform had no mapping for events and sent them on as generic records.
+    pub fn unmapped(&self, events: usize) {
+        self.unmapped_events.inc_by(events as u64);
+    }
+
+    /// Events were dropped on purpose.
+    pub fn discarded(&self, events: usize, reason: &str) {
+        if events == 0 {
+            return;
+        }
+        let families = &self.telemetry.families;
+        self.reason_counter(&families.discarded_events, reason)
+            .inc_by(events as u64);
+        tracing::debug!(events, reason, "events discarded");
+    }
+
+    /// Events went to the dead-letter file; `reason` is one of their reasons, logged as an example.
+    pub fn dead_lettered(&self, events: usize, reason: &str) {
+        let families = &self.telemetry.families;
+        self.reason_counter(&families.dead_letter_events, reason_kind(reason))
+            .inc_by(events as u64);
+        tracing::warn!(events, reason, "events dead-lettered");
+    }
+
+    /// Something failed; `error_type` is a short stable label such as `write_failed`.
+    pub fn error(&self, error_type: &str, message: &dyn std::fmt::Display) {
+        let families = &self.telemetry.families;
+        self.reason_counter(&families.errors, error_type).inc();
+        tracing::error!(error_type, "{message}");
+    }
+
+    /// The component waited `wait` before an API call: `retry_after` when the service said so
+    /// (429), `budget` when its own rate limit held it.
+    pub fn throttled(&self, reason: &str, wait: Duration) {
+        let families = &self.telemetry.families;
+        self.reason_counter(&families.throttled, reason).inc();
+        let labels = ReasonLabels {
+            component: (*self.labels).clone(),
+            reason: reason.to_string(),
+        };
+        self.telemetry
+            .series
+            .get(&self.labels.pipeline, &families.throttled_seconds, &labels)
+            .inc_by(wait.as_secs_f64());
+    }
+
+    /// Times the component was throttled for `reason` so far.
+    pub fn throttled_count(&self, reason: &str) -> u64 {
+        self.reason_counter(&self.telemetry.families.throttled, reason)
+            .get()
+    }
+
+    /// Events entered (+) or left (-) the component's input buffer.
+    pub fn buffer_changed(&self, delta: i64) {
+        self.buffer_events.inc_by(delta);
+    }
+
+    /// Bytes were added to (+) or removed from (-) a disk buffer.
+    pub fn buffer_bytes_changed(&self, delta: i64) {
+        self.buffer_bytes.inc_by(delta);
+    }
+
+    /// Events a source sent (+) or saw acknowledged (-).
+    pub fn pending_changed(&self, delta: i64) {
+        self.pending_events.inc_by(delta);
+    }
+
+    /// Current number of unacknowledged events of a source.
+    pub fn pending_events(&self) -> i64 {
+        self.pending_events.get()
+    }
+
+    /// The source's stored checkpoint covers everything acknowledged so far (it was just written,
+    /// or nothing new was acknowledged since): `source_checkpoint_age_seconds` counts from now.
+    pub fn checkpointed(&self) {
+        self.age(&self.telemetry.families.checkpoint_age)
+            .set(SystemTime::now());
+    }
+
+    /// A polling source's high-water mark (the newest change time it has read up to) is now `at`.
+    pub fn high_water_mark(&self, at: SystemTime) {
+        self.age(&self.telemetry.families.high_water_mark_age)
+            .set(at);
+    }
+
+    /// How many bytes the source's input holds beyond what it has read (blobs: listed sizes minus
+    /// read offsets).
+    pub fn lag_bytes(&self, bytes: i64) {
+        let families = &self.telemetry.families;
+        let gauge: Gauge =
+            self.telemetry
+                .series
+                .get(&self.labels.pipeline, &families.lag_bytes, &self.labels);
+        gauge.set(bytes);
+    }
+
+    /// A transform spent `busy` on a batch (for a plugin: in the guest and its host calls).
+    pub fn processed(&self, busy: Duration) {
+        let families = &self.telemetry.families;
+        self.telemetry
+            .series
+            .get(
+                &self.labels.pipeline,
+                &families.processing_seconds,
+                &self.labels,
+            )
+            .inc_by(busy.as_secs_f64());
+    }
+
+    /// Totals, for tests and `siemflow test` reports.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        MetricsSnapshot {
+            received_events: self.received_events.get(),
+            sent_events: self.sent_events.get(),
+            buffer_events: self.buffer_events.get(),
+            pending_events: self.pending_events.get(),
+        }
+    }
+
+    /// Total dead letters of this component for a reason label.
+    pub fn dead_letter_count(&self, reason: &str) -> u64 {
+        self.reason_counter(&self.telemetry.families.dead_letter_events, reason)
+            .get()
+    }
+
+    /// Total discarded events of this component for a reason label.
+    pub fn discarded_count(&self, reason: &str) -> u64 {
+        self.reason_counter(&self.telemetry.families.discarded_events, reason)
+            .get()
+    }
+}
+
+/// Reasons carry details (`malformed JSON: expected ...`); the metric label keeps the kind only.
+pub fn reason_kind(reason: &str) -> &str {
+    reason.split(':').next().unwrap_or(reason).trim()
+}
+
+/// Counter values at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsSnapshot {
+    /// Events received.
+    pub received_events: u64,
+    /// Events sent or delivered.
+    pub sent_events: u64,
+    /// Events in the input buffer.
+    pub buffer_events: i64,
+    /// Unacknowledged events (sources).
+    pub pending_events: i64,
+}

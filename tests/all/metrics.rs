@@ -1,0 +1,245 @@
+//! `/metrics` read by the official Python client's OpenMetrics parser: every family with the
+//! labels it is documented with, and a removed pipeline's series gone.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{Service, lines, numbered_lines, repo_root, wait_within, write};
+
+const COMPONENT_LABELS: [&str; 4] = [
+    "pipeline",
+    "component_id",
+    "component_kind",
+    "component_type",
+];
+
+/// One parsed sample.
+#[derive(Debug)]
+struct Sample {
+    family: String,
+    name: String,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+/// Scrapes `/metrics` and parses the body with `prometheus_client.openmetrics.parser`.
+fn scrape(service: &Service) -> Vec<Sample> {
+    let response = service.get("/metrics");
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let mut child = Command::new(repo_root().join("target/test-peers/prometheus/bin/python"))
+        .arg(repo_root().join("tests/oracles/openmetrics_parse.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the prometheus venv is installed by scripts/test-peers");
+    // Small enough for the pipe buffer; the parser reads it all before printing.
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), body.as_bytes()).unwrap();
+    let status = wait_within(&mut child, Duration::from_secs(60));
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(
+        status.success(),
+        "the parser refused the exposition: {err}\n{body}"
+    );
+    out.lines()
+        .map(|line| {
+            let sample: Value = serde_json::from_str(line).unwrap();
+            Sample {
+                family: sample["family"].as_str().unwrap().to_string(),
+                name: sample["name"].as_str().unwrap().to_string(),
+                labels: serde_json::from_value(sample["labels"].clone()).unwrap(),
+                value: sample["value"].as_f64().unwrap(),
+            }
+        })
+        .collect()
+}
+
+/// The samples of `family` whose labels include every pair of `with`.
+fn find<'a>(samples: &'a [Sample], family: &str, with: &[(&str, &str)]) -> Vec<&'a Sample> {
+    samples
+        .iter()
+        .filter(|s| s.family == family)
+        .filter(|s| {
+            with.iter()
+                .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .collect()
+}
+
+/// The four component labels of one component.
+fn component<'a>(
+    pipeline: &'a str,
+    id: &'a str,
+    kind: &'a str,
+    kind_type: &'a str,
+) -> [(&'static str, &'a str); 4] {
+    [
+        ("pipeline", pipeline),
+        ("component_id", id),
+        ("component_kind", kind),
+        ("component_type", kind_type),
+    ]
+}
+
+fn until(what: &str, done: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{what}: not within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn tenants(root: &Path) {
+    let d = root.display();
+    write(
+        &root.join("tenants/contoso.yaml"),
+        format!(
+            "id: contoso\nsources:\n  in: {{ type: file, path: {d}/in.json, follow: true, poll_interval: 50ms, commit_interval: 100ms }}\ntransforms:\n  cef: {{ type: wasm, inputs: [in], plugin: \"builtin:defender-cef\" }}\nsinks:\n  out: {{ type: file, inputs: [cef], path: {d}/out.txt }}\n"
+        ),
+    );
+    // Its sink cannot create its directory while a plain file is in the way: it fails and restarts.
+    write(&root.join("blocked"), "");
+    write(
+        &root.join("tenants/fabrikam.yaml"),
+        format!(
+            "id: fabrikam\nsources:\n  in: {{ type: file, path: {d}/in.json }}\nsinks:\n  out: {{ type: file, inputs: [in], path: {d}/blocked/out.json }}\n"
+        ),
+    );
+}
+
+#[test]
+fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut input = numbered_lines(0..100, 64);
+    input.extend_from_slice(b"{not json\n");
+    write(&root.join("in.json"), &input);
+    tenants(root);
+
+    let service = Service::start(root, "tenants");
+    until("contoso delivered", || {
+        lines(&root.join("out.txt")).len() == 100
+    });
+    until("fabrikam restarted", || {
+        service.get("/health").contains("\"restarts\": 1")
+    });
+    write(
+        &root.join("tenants/contoso.yaml"),
+        "id: contoso\nsources: [\n",
+    );
+    until("the invalid edit refused", || {
+        service.get("/health").contains("\"refused_change\"")
+    });
+
+    let samples = scrape(&service);
+    let source = component("contoso", "in", "source", "file");
+    let plugin = component("contoso", "cef", "transform", "wasm");
+    let sink = component("contoso", "out", "sink", "file");
+    let value = |family: &str, with: &[(&str, &str)]| -> f64 {
+        let found = find(&samples, family, with);
+        assert_eq!(
+            found.len(),
+            1,
+            "one {family} sample with {with:?}: {found:?}"
+        );
+        found[0].value
+    };
+    assert_eq!(value("siemflow_component_received_events", &source), 100.0);
+    assert!(value("siemflow_component_received_bytes", &source) >= input.len() as f64);
+    assert_eq!(value("siemflow_component_sent_events", &source), 100.0);
+    assert_eq!(value("siemflow_component_sent_events", &sink), 100.0);
+    assert!(value("siemflow_component_sent_bytes", &sink) > 100.0 * 64.0);
+    assert_eq!(value("siemflow_component_received_events", &plugin), 100.0);
+    assert!(value("siemflow_transform_processing_seconds", &plugin) > 0.0);
+    assert_eq!(value("siemflow_component_unmapped_events", &plugin), 100.0);
+    let mut malformed = source.to_vec();
+    malformed.push(("reason", "malformed JSON"));
+    assert_eq!(value("siemflow_dead_letter_events", &malformed), 1.0);
+    assert_eq!(value("siemflow_buffer_events", &sink), 0.0);
+    assert_eq!(value("siemflow_source_pending_events", &source), 0.0);
+    let age = value("siemflow_source_checkpoint_age_seconds", &source);
+    assert!(
+        (0.0..30.0).contains(&age),
+        "a live source's checkpoint is recent: {age}"
+    );
+    assert_eq!(
+        value(
+            "siemflow_pipeline_state",
+            &[("pipeline", "contoso"), ("state", "running")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            "siemflow_pipeline_state",
+            &[("pipeline", "contoso"), ("state", "failed")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        value(
+            "siemflow_pipeline_reloads",
+            &[("pipeline", "contoso"), ("outcome", "refused")]
+        ),
+        1.0
+    );
+    assert!(value("siemflow_pipeline_restarts", &[("pipeline", "fabrikam")]) >= 1.0);
+    let failed_sink = component("fabrikam", "out", "sink", "file");
+    assert!(!find(&samples, "siemflow_component_errors", &failed_sink).is_empty());
+
+    // Every component family carries the four component labels, counters end in `_total`.
+    for sample in samples
+        .iter()
+        .filter(|s| s.family.starts_with("siemflow_component_"))
+    {
+        for label in COMPONENT_LABELS {
+            assert!(
+                sample.labels.contains_key(label),
+                "{sample:?} lacks {label}"
+            );
+        }
+    }
+    for counter in [
+        "siemflow_component_sent_bytes",
+        "siemflow_pipeline_restarts",
+    ] {
+        assert!(
+            samples
+                .iter()
+                .any(|s| s.family == counter && s.name == format!("{counter}_total")),
+            "{counter} is a counter"
+        );
+    }
+
+    std::fs::remove_file(root.join("tenants/fabrikam.yaml")).unwrap();
+    until("fabrikam removed", || {
+        !service.get("/health").contains("\"fabrikam\"")
+    });
+    let after = scrape(&service);
+    let left: Vec<&Sample> = after
+        .iter()
+        .filter(|s| s.labels.get("pipeline").map(String::as_str) == Some("fabrikam"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "a removed pipeline's series stay: {left:?}"
+    );
+    assert_eq!(
+        find(&after, "siemflow_component_sent_events", &sink)[0].value,
+        100.0,
+        "the other pipeline's series stay"
+    );
+    let (code, log) = service.stop();
+    assert_eq!(code, Some(0), "{log}");
+}
