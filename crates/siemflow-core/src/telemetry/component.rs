@@ -32,6 +32,14 @@ pub(crate) struct ReasonLabels {
     pub(crate) reason: String,
 }
 
+/// A component's labels and the partition of its input they describe.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct PartitionLabels {
+    #[prometheus(flatten)]
+    pub(crate) component: ComponentLabels,
+    pub(crate) partition: String,
+}
+
 /// One component's metrics.
 #[derive(Clone, Debug)]
 pub struct ComponentMetrics {
@@ -208,6 +216,32 @@ impl ComponentMetrics {
                 .series
                 .get(&self.labels.pipeline, &families.lag_bytes, &self.labels);
         gauge.set(bytes);
+    }
+
+    /// How many events a partition of the source's input holds beyond what it has read (Event
+    /// Hubs: the last enqueued sequence number minus the last one read).
+    pub fn lag_events(&self, partition: &str, events: i64) {
+        let gauge: Gauge = self.telemetry.series.get(
+            &self.labels.pipeline,
+            &self.telemetry.families.lag_events,
+            &self.partition_labels(partition),
+        );
+        gauge.set(events);
+    }
+
+    /// The source no longer reads `partition`: its lag series goes, for the new reader to report.
+    pub fn forget_lag_events(&self, partition: &str) {
+        self.telemetry
+            .families
+            .lag_events
+            .remove(&self.partition_labels(partition));
+    }
+
+    fn partition_labels(&self, partition: &str) -> PartitionLabels {
+        PartitionLabels {
+            component: (*self.labels).clone(),
+            partition: partition.to_string(),
+        }
     }
 
     /// A transform spent `busy` on a batch (for a plugin: in the guest and its host calls).

@@ -23,7 +23,7 @@ pub use age::Age;
 pub use component::{ComponentLabels, ComponentMetrics, MetricsSnapshot, body_bytes, reason_kind};
 pub use pipeline::PipelineMetrics;
 
-use component::ReasonLabels;
+use component::{PartitionLabels, ReasonLabels};
 use pipeline::{PipelineLabels, ReloadLabels, StateLabels};
 use series::Series;
 
@@ -46,6 +46,7 @@ struct Families {
     checkpoint_age: Family<ComponentLabels, Age>,
     high_water_mark_age: Family<ComponentLabels, Age>,
     lag_bytes: Family<ComponentLabels, Gauge>,
+    lag_events: Family<PartitionLabels, Gauge>,
     processing_seconds: Family<ComponentLabels, Counter<f64, AtomicU64>>,
     pipeline_state: Family<StateLabels, Gauge>,
     pipeline_restarts: Family<PipelineLabels, Counter>,
@@ -148,6 +149,11 @@ impl Telemetry {
             "source_lag_bytes",
             "Bytes the source's input held beyond what it had read, at the start of its last poll",
             f.lag_bytes,
+        );
+        r.register(
+            "source_lag_events",
+            "Events a partition of the source's input holds beyond what it has read, at the last look",
+            f.lag_events,
         );
         r.register(
             "transform_processing_seconds",

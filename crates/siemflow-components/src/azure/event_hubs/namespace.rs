@@ -345,28 +345,54 @@ impl NamespaceConnection {
 
     /// The hub's partition ids, from a `$management` READ of `com.microsoft:eventhub`.
     pub async fn partition_ids(&mut self, hub: &str) -> Result<Vec<String>, AmqpFailure> {
-        self.authorize(hub).await?;
         let what = format!("read the partitions of {hub} from $management");
+        let read = ReadEntity {
+            entity_type: "com.microsoft:eventhub",
+            properties: vec![("name", hub.to_string())],
+        };
+        let hub_properties: HubProperties = self.read(hub, &what, read).await?;
+        Ok(hub_properties.partition_ids)
+    }
+
+    /// Where a partition's retained events begin and end, from a `$management` READ of
+    /// `com.microsoft:partition` (what the SDKs' `get_partition_properties` asks).
+    pub async fn partition_properties(
+        &mut self,
+        hub: &str,
+        partition: &str,
+    ) -> Result<PartitionProperties, AmqpFailure> {
+        let what = format!("read partition {partition} of {hub} from $management");
+        let read = ReadEntity {
+            entity_type: "com.microsoft:partition",
+            properties: vec![
+                ("name", hub.to_string()),
+                ("partition", partition.to_string()),
+            ],
+        };
+        self.read(hub, &what, read).await
+    }
+
+    /// One `$management` READ on a short-lived management link, authorized for `hub`.
+    async fn read<T>(&mut self, hub: &str, what: &str, read: ReadEntity) -> Result<T, AmqpFailure>
+    where
+        T: Response<Body = Value, Error = fe2o3_amqp_management::error::Error>,
+    {
+        self.authorize(hub).await?;
         let mut management = step(
-            &what,
+            what,
             MgmtClient::builder()
                 .management_node_address("$management")
                 .client_node_addr(format!("siemflow-management-{}", uuid::Uuid::new_v4()))
                 .attach(&mut self.session),
         )
         .await?;
-        let answer = tokio::time::timeout(
-            STEP_TIMEOUT,
-            management.call(ReadHub {
-                name: hub.to_string(),
-            }),
-        )
-        .await;
+        let answer =
+            tokio::time::timeout(STEP_TIMEOUT, management.call(Read::<T>::new(read))).await;
         let _ = management.close().await;
         match answer {
-            Ok(Ok(hub)) => Ok(hub.partition_ids),
+            Ok(Ok(properties)) => Ok(properties),
             Ok(Err(fe2o3_amqp_management::error::Error::Status(status))) => {
-                Err(AmqpFailure::from_status(what, &status))
+                Err(AmqpFailure::from_status(what.to_string(), &status))
             }
             Ok(Err(error)) => Err(AmqpFailure::new(what, error)),
             Err(_) => Err(AmqpFailure::new(what, "timed out")),
@@ -427,30 +453,97 @@ impl NamespaceConnection {
     }
 }
 
-/// `$management` READ of a hub.
-struct ReadHub {
-    name: String,
+/// A `$management` READ of one entity: its type and the application properties naming it.
+struct ReadEntity {
+    entity_type: &'static str,
+    properties: Vec<(&'static str, String)>,
 }
 
-impl Request for ReadHub {
+/// A READ expecting the response `T`.
+struct Read<T> {
+    entity: ReadEntity,
+    response: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Read<T> {
+    fn new(entity: ReadEntity) -> Self {
+        Self {
+            entity,
+            response: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> Request for Read<T>
+where
+    T: Response<Body = Value, Error = fe2o3_amqp_management::error::Error>,
+{
     const OPERATION: &'static str = "READ";
-    type Response = HubProperties;
+    type Response = T;
     type Body = Value;
 
     fn manageable_entity_type(&mut self) -> Option<String> {
-        Some("com.microsoft:eventhub".into())
+        Some(self.entity.entity_type.into())
     }
 
     fn encode_application_properties(&mut self) -> Option<ApplicationProperties> {
-        Some(
-            ApplicationProperties::builder()
-                .insert("name", self.name.clone())
-                .build(),
-        )
+        let mut properties = ApplicationProperties::builder();
+        for (name, value) in &self.entity.properties {
+            properties = properties.insert(*name, value.clone());
+        }
+        Some(properties.build())
     }
 
     fn encode_body(self) -> Self::Body {
         Value::Null
+    }
+}
+
+/// A READ answer that is not the map the docs describe.
+fn invalid_answer(expected: &str, actual: String) -> fe2o3_amqp_management::error::Error {
+    fe2o3_amqp_management::error::Error::DecodeError(Some(
+        fe2o3_amqp_management::error::InvalidType {
+            expected: expected.into(),
+            actual,
+        },
+    ))
+}
+
+/// What READ of a partition answers: the sequence numbers its retained events span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionProperties {
+    /// The sequence number of the oldest retained event.
+    pub begin_sequence_number: i64,
+    /// The sequence number of the newest event (-1 when none was ever enqueued).
+    pub last_enqueued_sequence_number: i64,
+    /// No event is retained.
+    pub is_empty: bool,
+}
+
+impl Response for PartitionProperties {
+    const STATUS_CODE: u16 = 200;
+    type Body = Value;
+    type Error = fe2o3_amqp_management::error::Error;
+
+    fn decode_message(message: Message<Self::Body>) -> Result<Self, Self::Error> {
+        const EXPECTED: &str = "a map with the partition's sequence numbers";
+        let Value::Map(map) = &message.body else {
+            return Err(invalid_answer(EXPECTED, format!("{:?}", message.body)));
+        };
+        let long = |name: &str| match map.get(&Value::String(name.into())) {
+            Some(Value::Long(value)) => Ok(*value),
+            Some(Value::Int(value)) => Ok(i64::from(*value)),
+            other => Err(invalid_answer(EXPECTED, format!("{name}: {other:?}"))),
+        };
+        let is_empty = match map.get(&Value::String("is_partition_empty".into())) {
+            Some(Value::Bool(empty)) => *empty,
+            _ => false,
+        };
+        Ok(Self {
+            begin_sequence_number: long("begin_sequence_number")?,
+            last_enqueued_sequence_number: long("last_enqueued_sequence_number")?,
+            is_empty,
+        })
     }
 }
 
@@ -465,14 +558,7 @@ impl Response for HubProperties {
     type Error = fe2o3_amqp_management::error::Error;
 
     fn decode_message(message: Message<Self::Body>) -> Result<Self, Self::Error> {
-        let invalid = |actual: String| {
-            fe2o3_amqp_management::error::Error::DecodeError(Some(
-                fe2o3_amqp_management::error::InvalidType {
-                    expected: "a map with partition_ids".into(),
-                    actual,
-                },
-            ))
-        };
+        let invalid = |actual: String| invalid_answer("a map with partition_ids", actual);
         let Value::Map(map) = message.body else {
             return Err(invalid(format!("{:?}", message.body)));
         };

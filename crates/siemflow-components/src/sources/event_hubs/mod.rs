@@ -98,6 +98,10 @@ pub struct EventHubsSourceConfig {
     /// it is tried again (default `1m`).
     #[serde(default = "default_stolen_retry", with = "duration")]
     pub stolen_retry: Duration,
+    /// How often each partition reader asks `$management` how far the partition goes, for
+    /// `siemflow_source_lag_events` (default `30s`; the service allows 50 such reads a second).
+    #[serde(default = "default_lag_interval", with = "duration")]
+    pub lag_interval: Duration,
     /// Where positions are kept: `--data-dir` (default), or a blob container shared by several
     /// instances, which then split the partitions.
     #[serde(default)]
@@ -137,6 +141,10 @@ fn default_token_lifetime() -> Duration {
 
 fn default_stolen_retry() -> Duration {
     Duration::from_secs(60)
+}
+
+fn default_lag_interval() -> Duration {
+    Duration::from_secs(30)
 }
 
 impl EventHubsSourceConfig {
@@ -343,6 +351,9 @@ impl SourceConfig for EventHubsSourceConfig {
         if self.prefetch == 0 {
             return Err("`prefetch` must be at least 1".into());
         }
+        if self.lag_interval < Duration::from_secs(1) {
+            return Err("`lag_interval` must be at least 1s".into());
+        }
         self.checkpoints.blob()?;
         check_sizes(self.max_event_bytes, self.batch_size)
     }
@@ -373,6 +384,7 @@ impl SourceConfig for EventHubsSourceConfig {
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
             stolen_retry: self.stolen_retry,
+            lag_interval: self.lag_interval,
         });
         let only = self.partitions.clone();
         let commit_interval = self.commit_interval;

@@ -20,7 +20,9 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::checkpoint::{PartitionPosition, Position};
 use super::message;
-use crate::azure::event_hubs::namespace::{AmqpFailure, FailureKind, Namespace};
+use crate::azure::event_hubs::namespace::{
+    AmqpFailure, FailureKind, Namespace, PartitionProperties,
+};
 use crate::sources::json_stream::{ReadBatch, decode_records};
 
 /// Where a partition starts when it has no checkpoint.
@@ -72,6 +74,8 @@ pub struct ReaderSettings {
     pub client_id: String,
     /// How long a stolen partition is left alone before it is tried again.
     pub stolen_retry: Duration,
+    /// How often the partition's end is read from `$management` for the lag gauge.
+    pub lag_interval: Duration,
 }
 
 /// Why a reader ended.
@@ -151,8 +155,17 @@ impl PartitionReader {
     }
 
     /// Reads until shutdown or until the partition is taken by another receiver; returns why,
-    /// and the last event handed on.
-    pub async fn run(mut self) -> (Ended, Option<PartitionPosition>) {
+    /// and the last event handed on. The partition's lag gauge goes with it: another reader
+    /// (here or in another instance) reports it from then on.
+    pub async fn run(self) -> (Ended, Option<PartitionPosition>) {
+        let metrics = self.component.metrics.clone();
+        let partition = self.partition.clone();
+        let ended = self.read().await;
+        metrics.forget_lag_events(&partition);
+        ended
+    }
+
+    async fn read(mut self) -> (Ended, Option<PartitionPosition>) {
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
         loop {
             if self.shutdown.is_cancelled() || self.batches.is_closed() {
@@ -235,6 +248,7 @@ impl PartitionReader {
             Err(failure) => return LinkEnd::Failed(failure),
         };
         tracing::debug!(partition = %self.partition, %selector, "receiving");
+        let mut lag_at = tokio::time::Instant::now();
         let mut batch: EventBatch = Vec::new();
         let mut batch_end: Option<PartitionPosition> = None;
         let mut batch_deadline = tokio::time::Instant::now();
@@ -253,8 +267,12 @@ impl PartitionReader {
                         Err(failure) => return LinkEnd::Failed(failure),
                     }
                 }
+                () = tokio::time::sleep_until(lag_at) => {
+                    self.report_lag(connection).await;
+                    lag_at = tokio::time::Instant::now() + self.settings.lag_interval;
+                }
                 () = tokio::time::sleep_until(batch_deadline), if batch_end.is_some() => {
-                    if !self.flush(&mut batch, &mut batch_end, &mut dead_letter_failed).await {
+                    if !self.flush(&mut batch, &mut batch_end, &mut dead_letter_failed, connection, &mut lag_at).await {
                         return LinkEnd::Stopped;
                     }
                 }
@@ -263,7 +281,7 @@ impl PartitionReader {
                         Ok(received) => received,
                         Err(failure) => {
                             // What was read so far is handed on before reconnecting.
-                            if !self.flush(&mut batch, &mut batch_end, &mut dead_letter_failed).await {
+                            if !self.flush(&mut batch, &mut batch_end, &mut dead_letter_failed, connection, &mut lag_at).await {
                                 return LinkEnd::Stopped;
                             }
                             return LinkEnd::Failed(failure);
@@ -289,19 +307,42 @@ impl PartitionReader {
                         enqueued_ms: event.enqueued_ms,
                     });
                     if batch.len() >= self.settings.batch_size
-                        && !self.flush(&mut batch, &mut batch_end, &mut dead_letter_failed).await
+                        && !self.flush(&mut batch, &mut batch_end, &mut dead_letter_failed, connection, &mut lag_at).await
                     {
                         return LinkEnd::Stopped;
                     }
                     // Credit is granted only once the message is in a batch that was handed on
                     // or is still open, so a held-back pipeline stops the service.
                     if let Err(failure) = receiver.taken().await {
-                        if !self.flush(&mut batch, &mut batch_end, &mut dead_letter_failed).await {
+                        if !self.flush(&mut batch, &mut batch_end, &mut dead_letter_failed, connection, &mut lag_at).await {
                             return LinkEnd::Stopped;
                         }
                         return LinkEnd::Failed(failure);
                     }
                 }
+            }
+        }
+    }
+
+    /// Reads how far the partition goes and sets the lag gauge: the events enqueued after the
+    /// last one handed on. A failed read is logged and tried again at the next interval; it
+    /// does not end the link.
+    async fn report_lag(
+        &self,
+        connection: &mut crate::azure::event_hubs::namespace::NamespaceConnection,
+    ) {
+        match connection
+            .partition_properties(&self.settings.hub, &self.partition)
+            .await
+        {
+            Ok(properties) => {
+                let read = self.last.as_ref().map(|last| last.sequence_number);
+                if let Some(lag) = events_behind(&properties, read, &self.settings.start) {
+                    self.component.metrics.lag_events(&self.partition, lag);
+                }
+            }
+            Err(failure) => {
+                tracing::debug!(partition = %self.partition, "lag not measured: {failure}");
             }
         }
     }
@@ -358,12 +399,14 @@ impl PartitionReader {
         batch: &mut EventBatch,
         end: &mut Option<PartitionPosition>,
         dead_letter_failed: &mut bool,
+        connection: &mut crate::azure::event_hubs::namespace::NamespaceConnection,
+        lag_at: &mut tokio::time::Instant,
     ) -> bool {
         let Some(position) = end.take() else {
             return true;
         };
         let events = std::mem::take(batch);
-        self.component.metrics.received(events.len(), 0);
+        let count = events.len();
         let read = ReadBatch::new(
             events,
             Position {
@@ -372,15 +415,47 @@ impl PartitionReader {
             },
             std::mem::take(dead_letter_failed),
         );
-        tokio::select! {
-            () = self.shutdown.cancelled() => false,
-            sent = self.batches.send(read) => {
-                if sent.is_ok() {
-                    self.last = Some(position);
+        let send = self.batches.send(read);
+        tokio::pin!(send);
+        loop {
+            tokio::select! {
+                () = self.shutdown.cancelled() => return false,
+                // A held-back pipeline is when the lag matters most: keep measuring it.
+                () = tokio::time::sleep_until(*lag_at) => {
+                    self.report_lag(connection).await;
+                    *lag_at = tokio::time::Instant::now() + self.settings.lag_interval;
                 }
-                sent.is_ok()
+                sent = &mut send => {
+                    if sent.is_ok() {
+                        // Counted with the position moving, so the lag and the count agree.
+                        self.component.metrics.received(count, 0);
+                        self.last = Some(position);
+                    }
+                    return sent.is_ok();
+                }
             }
         }
+    }
+}
+
+/// Events in the partition after the last one read (`read`, a sequence number), or when none
+/// was read yet, ahead of where the reader starts (unknown for a start at an enqueued time).
+fn events_behind(
+    partition: &PartitionProperties,
+    read: Option<i64>,
+    start: &StartPosition,
+) -> Option<i64> {
+    if partition.is_empty {
+        return Some(0);
+    }
+    let last = partition.last_enqueued_sequence_number;
+    match (read, start) {
+        (Some(read), _) => Some((last - read).max(0)),
+        (None, StartPosition::Earliest) => {
+            Some((last - partition.begin_sequence_number + 1).max(0))
+        }
+        (None, StartPosition::Latest) => Some(0),
+        (None, StartPosition::EnqueuedAfter(_)) => None,
     }
 }
 
@@ -390,4 +465,58 @@ fn renewal_delay(expires: SystemTime) -> Duration {
         .duration_since(SystemTime::now())
         .map_or(Duration::ZERO, |left| left.mul_f64(0.8))
         .max(Duration::from_secs(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn partition(begin: i64, last: i64) -> PartitionProperties {
+        PartitionProperties {
+            begin_sequence_number: begin,
+            last_enqueued_sequence_number: last,
+            is_empty: false,
+        }
+    }
+
+    #[test]
+    fn lag_counts_the_events_after_the_last_one_read() {
+        assert_eq!(
+            events_behind(&partition(0, 99), Some(89), &StartPosition::Earliest),
+            Some(10)
+        );
+        assert_eq!(
+            events_behind(&partition(0, 99), Some(99), &StartPosition::Latest),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn before_the_first_read_lag_depends_on_the_start() {
+        let retained = partition(40, 99);
+        assert_eq!(
+            events_behind(&retained, None, &StartPosition::Earliest),
+            Some(60)
+        );
+        assert_eq!(
+            events_behind(&retained, None, &StartPosition::Latest),
+            Some(0)
+        );
+        assert_eq!(
+            events_behind(
+                &retained,
+                None,
+                &StartPosition::EnqueuedAfter(SystemTime::UNIX_EPOCH)
+            ),
+            None
+        );
+        let empty = PartitionProperties {
+            is_empty: true,
+            ..partition(100, 99)
+        };
+        assert_eq!(
+            events_behind(&empty, None, &StartPosition::Earliest),
+            Some(0)
+        );
+    }
 }
