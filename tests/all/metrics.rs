@@ -7,8 +7,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use siemflow_test_support::event_hubs::{EventHubsEmulator, HubSpec};
 
-use crate::support::{Service, lines, numbered_lines, repo_root, wait_within, write};
+use crate::support::{
+    Service, describe, lines, numbered_lines, output, repo_root, siemflow, wait_within, write,
+};
 
 const COMPONENT_LABELS: [&str; 4] = [
     "pipeline",
@@ -100,7 +103,10 @@ fn until(what: &str, done: impl Fn() -> bool) {
     }
 }
 
-fn tenants(root: &Path) {
+/// Messages waiting in the hub for woodgrove, one event each.
+const HUB_MESSAGES: usize = 400;
+
+fn tenants(root: &Path, emulator: &EventHubsEmulator) {
     let d = root.display();
     write(
         &root.join("tenants/contoso.yaml"),
@@ -115,6 +121,16 @@ fn tenants(root: &Path) {
         format!(
             "id: fabrikam\nsources:\n  in: {{ type: file, path: {d}/in.json }}\nsinks:\n  out: {{ type: file, inputs: [in], path: {d}/blocked/out.json }}\n"
         ),
+    ); // Its SIEM is down: the hub backs up behind a sink that cannot connect.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}/ingest", closed.local_addr().unwrap());
+    drop(closed);
+    write(
+        &root.join("tenants/woodgrove.yaml"),
+        format!(
+            "id: woodgrove\nsources:\n  hub: {{ type: event_hubs, connection_string: \"{}\", prefetch: 5, batch_size: 5, lag_interval: 1s }}\nsinks:\n  siem: {{ type: http, inputs: [hub], endpoint: \"{endpoint}\", batch: {{ max_events: 5 }}, buffer: {{ max_events: 5 }} }}\n",
+            emulator.connection_string("defender")
+        ),
     );
 }
 
@@ -125,7 +141,13 @@ fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves(
     let mut input = numbered_lines(0..100, 64);
     input.extend_from_slice(b"{not json\n");
     write(&root.join("in.json"), &input);
-    tenants(root);
+    let emulator = EventHubsEmulator::start(&[HubSpec::new("defender", 2)], 0);
+    for n in 0..HUB_MESSAGES {
+        emulator
+            .publish("defender", format!("{{\"n\":{n}}}").into_bytes())
+            .unwrap();
+    }
+    tenants(root, &emulator);
 
     let service = Service::start(root, "tenants");
     until("contoso delivered", || {
@@ -140,6 +162,19 @@ fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves(
     );
     until("the invalid edit refused", || {
         service.get("/health").contains("\"refused_change\"")
+    });
+
+    // The hub's lag is what woodgrove has not read: both agree once its source is held back.
+    let hub = component("woodgrove", "hub", "source", "event_hubs");
+    until("woodgrove held back, its lag reported", || {
+        let samples = scrape(&service);
+        let lags = find(&samples, "siemflow_source_lag_events", &hub);
+        let read = find(&samples, "siemflow_component_received_events", &hub);
+        let behind: f64 = lags.iter().map(|s| s.value).sum();
+        lags.len() == 2
+            && read.len() == 1
+            && behind > 0.0
+            && behind + read[0].value == HUB_MESSAGES as f64
     });
 
     let samples = scrape(&service);
@@ -195,6 +230,16 @@ fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves(
         1.0
     );
     assert!(value("siemflow_pipeline_restarts", &[("pipeline", "fabrikam")]) >= 1.0);
+    for partition in ["0", "1"] {
+        let mut labels = hub.to_vec();
+        labels.push(("partition", partition));
+        assert_eq!(
+            find(&samples, "siemflow_source_lag_events", &labels).len(),
+            1
+        );
+    }
+    let siem = component("woodgrove", "siem", "sink", "http");
+    assert!(!find(&samples, "siemflow_component_errors", &siem).is_empty());
     let failed_sink = component("fabrikam", "out", "sink", "file");
     assert!(!find(&samples, "siemflow_component_errors", &failed_sink).is_empty());
 
@@ -222,6 +267,45 @@ fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves(
         );
     }
 
+    // `siemflow top` reads the same endpoint: a line per component, the hub's lag in events.
+    let top = output(siemflow(root).args([
+        "top",
+        "--metrics",
+        &service.metrics,
+        "--interval",
+        "300ms",
+        "--once",
+    ]));
+    assert!(top.status.success(), "{}", describe(&top));
+    let table = String::from_utf8_lossy(&top.stdout);
+    let row = |pipeline: &str, id: &str| -> Vec<String> {
+        table
+            .lines()
+            .map(|line| {
+                line.split_whitespace()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .find(|cells| cells.len() > 4 && cells[0] == pipeline && cells[2] == id)
+            .unwrap_or_else(|| panic!("no line for {pipeline}/{id} in\n{table}"))
+    };
+    assert!(table.contains("PIPELINE"), "{table}");
+    assert_eq!(
+        row("contoso", "out")[1..5],
+        ["running", "out", "sink", "file"]
+    );
+    let woodgrove = row("woodgrove", "hub");
+    let behind: f64 = find(&samples, "siemflow_source_lag_events", &hub)
+        .iter()
+        .map(|s| s.value)
+        .sum();
+    assert_eq!(
+        woodgrove[woodgrove.len() - 3],
+        format!("{behind:.0}"),
+        "{table}"
+    );
+    assert_eq!(woodgrove[woodgrove.len() - 2], "ev", "{table}");
+
     std::fs::remove_file(root.join("tenants/fabrikam.yaml")).unwrap();
     until("fabrikam removed", || {
         !service.get("/health").contains("\"fabrikam\"")
@@ -240,6 +324,8 @@ fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves(
         100.0,
         "the other pipeline's series stay"
     );
+    // Woodgrove's SIEM never came back: its events are not delivered, and the exit says so.
     let (code, log) = service.stop();
-    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains("woodgrove"), "{log}");
 }

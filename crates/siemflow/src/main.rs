@@ -8,6 +8,7 @@ mod plugin;
 mod run;
 mod supervisor;
 mod test;
+mod top;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,9 @@ enum Command {
     /// Write, build and test WebAssembly transform plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Watch a running instance: per pipeline and component, rates, errors, buffers and lag,
+    /// read from its `--metrics-addr`.
+    Top(top::TopArgs),
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Plugin(command) => plugin::run(command),
+        Command::Top(args) => top::run(&args),
         Command::Run(args) => {
             // Before any plugin is compiled (loading checks plugins): compiled code is cached.
             siemflow_wasm::engine::set_cache_dir(&args.data_dir.join("plugin-cache"));
