@@ -1,12 +1,8 @@
 //! The `wasm` transform with real plugins: mapping, and plugins that misbehave on purpose.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::support::{describe, lines, numbered_lines, output, siemflow, write};
-
-fn guest(name: &str) -> PathBuf {
-    Path::new(siemflow_wasm::builtin::guest_dir()).join(format!("{name}.wasm"))
-}
+use crate::support::{describe, guest, lines, numbered_lines, output, siemflow, write};
 
 fn dead_letters(dir: &Path, pipeline: &str) -> Vec<serde_json::Value> {
     lines(&dir.join(format!("data/dead-letter/{pipeline}.jsonl")))

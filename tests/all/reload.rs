@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{Service, lines, numbered_lines, numbers, write};
+use crate::support::{Service, guest, lines, numbered_lines, numbers, write};
 
 /// How long any awaited change may take before the test gives up (a failure, not a measurement).
 const LIMIT: Duration = Duration::from_secs(60);
@@ -235,5 +235,50 @@ fn a_failing_pipeline_is_reported_and_started_again_while_the_others_run() {
         numbers(&root.join("blocked/out-failing.json")),
         100,
         "failing, once recovered",
+    );
+}
+
+#[test]
+fn a_rebuilt_plugin_runs_once_its_pipeline_file_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let plugin = root.join("plugin.wasm");
+    let pipeline = |version: &str, config: &str| {
+        let d = root.display();
+        format!(
+            "id: mapped\nsources:\n  in: {{ type: file, path: {d}/in-{version}.json, follow: true, poll_interval: 50ms }}\ntransforms:\n  map: {{ type: wasm, inputs: [in], plugin: {}, config: {config} }}\nsinks:\n  out: {{ type: file, inputs: [map], path: {d}/out-{version}.json }}\n",
+            plugin.display()
+        )
+    };
+    let event = "{\"n\":7,\"category\":\"A\"}\n";
+    write(&root.join("in-v1.json"), event);
+    write(&root.join("in-v2.json"), event);
+    std::fs::copy(guest("tag"), &plugin).unwrap();
+    write(
+        &root.join("tenants/mapped.yaml"),
+        pipeline("v1", "{ prefix: V1 }"),
+    );
+    let service = Service::start(root, "tenants");
+    until("the first build delivered", || {
+        !lines(&root.join("out-v1.json")).is_empty()
+    });
+    assert_eq!(lines(&root.join("out-v1.json")), vec!["V1|A|7|0"]);
+
+    // The plugin is rebuilt (here: replaced by another one, with its own config) and the pipeline
+    // file edited to use it.
+    std::fs::copy(guest("misbehave"), &plugin).unwrap();
+    write(
+        &root.join("tenants/mapped.yaml"),
+        pipeline("v2", "{ mode: panic, at: 0 }"),
+    );
+    until("the new version delivered", || {
+        !lines(&root.join("out-v2.json")).is_empty()
+    });
+    let (code, log) = service.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(
+        lines(&root.join("out-v2.json")),
+        vec!["ok|7"],
+        "the new build's output: {log}"
     );
 }

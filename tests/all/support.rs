@@ -17,6 +17,11 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A compiled guest plugin (built-in or test plugin) by crate name, e.g. `tag`.
+pub fn guest(name: &str) -> PathBuf {
+    Path::new(siemflow_wasm::builtin::guest_dir()).join(format!("{name}.wasm"))
+}
+
 /// A `siemflow` command running in `dir`.
 pub fn siemflow(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_siemflow"));

@@ -2,7 +2,6 @@
 //! newline framing and a receiver that comes up late, UDP.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
 use crate::support::{describe, free_port, lines, output, repo_root, siemflow, write};
@@ -28,10 +27,7 @@ fn records(count: usize) -> String {
 }
 
 fn leef_plugin() -> String {
-    Path::new(siemflow_wasm::builtin::guest_dir())
-        .join("leef.wasm")
-        .display()
-        .to_string()
+    crate::support::guest("leef").display().to_string()
 }
 
 /// How often each line occurs.
