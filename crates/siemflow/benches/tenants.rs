@@ -267,7 +267,7 @@ impl Instance {
 
     fn wait_ready(&self, tenants: usize) {
         let started = Instant::now();
-        while !(self.get("/ready").starts_with("HTTP/1.1 200")
+        while !(status_ok(&self.get("/ready"))
             && self.get("/health").matches("\"running\"").count() >= tenants)
         {
             assert!(
@@ -446,4 +446,12 @@ fn env_number(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(default)
+}
+
+/// Whether an HTTP response's status line says 200, whatever HTTP version the server answered with.
+fn status_ok(response: &str) -> bool {
+    response
+        .lines()
+        .next()
+        .is_some_and(|line| line.split_whitespace().nth(1) == Some("200"))
 }
