@@ -27,7 +27,7 @@ const TABLES: [&str; 5] = [
 ];
 
 /// One export row of `table` carrying the unique number `n` (awkward values included).
-fn row(table: &str, n: u64) -> String {
+pub(crate) fn row(table: &str, n: u64) -> String {
     json!({
         "time": "2026-12-03T09:00:01.1234567Z",
         "tenantId": TENANT,
@@ -46,7 +46,7 @@ fn row(table: &str, n: u64) -> String {
 
 /// The blob name of the hour `hours_ago` hours before the test began (fixed at its start, so a
 /// test that runs across the hour still writes the same blobs).
-fn blob_of(hours_ago: u64) -> String {
+pub(crate) fn blob_of(hours_ago: u64) -> String {
     static START: std::sync::OnceLock<SystemTime> = std::sync::OnceLock::new();
     let start = *START.get_or_init(SystemTime::now);
     let hour = start - Duration::from_secs(hours_ago * 3600);
@@ -66,7 +66,7 @@ fn appends(table: &str, hours_ago: u64, count: u64, next: &mut u64, ops: &mut Ve
 }
 
 /// [`appends`], returning the checkpoint key of the blob and the rows' `(n, bytes)`.
-fn append_rows(
+pub(crate) fn append_rows(
     table: &str,
     hours_ago: u64,
     count: u64,
@@ -86,7 +86,7 @@ fn append_rows(
     (format!("{}/{}", container(table), blob_of(hours_ago)), rows)
 }
 
-fn container(table: &str) -> String {
+pub(crate) fn container(table: &str) -> String {
     format!(
         "insights-logs-advancedhunting-{}",
         table.to_ascii_lowercase()

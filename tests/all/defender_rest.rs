@@ -16,12 +16,12 @@ use siemflow_test_support::tls::{Certificates, ClientCertificate};
 
 use crate::support::{describe, lines, repo_root, send_signal, siemflow, write};
 
-const TENANT: &str = "4f6d8a2e-1c3b-4d5e-9a7f-0b1c2d3e4f50";
-const CLIENT: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
-const SECRET: &str = "Qx8~s3cr3t.with_special+chars/=";
+pub(crate) const TENANT: &str = "4f6d8a2e-1c3b-4d5e-9a7f-0b1c2d3e4f50";
+pub(crate) const CLIENT: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+pub(crate) const SECRET: &str = "Qx8~s3cr3t.with_special+chars/=";
 
 /// The first sample record of `samples/defender/rest.jsonl` that has the property `marker`.
-fn template(marker: &str) -> Value {
+pub(crate) fn template(marker: &str) -> Value {
     let text = std::fs::read_to_string(repo_root().join("samples/defender/rest.jsonl")).unwrap();
     text.lines()
         .map(|line| serde_json::from_str::<Value>(line).unwrap())
@@ -30,7 +30,7 @@ fn template(marker: &str) -> Value {
 }
 
 /// A Graph alert numbered `n`, last updated now.
-fn graph_alert(template: &Value, n: usize) -> Value {
+pub(crate) fn graph_alert(template: &Value, n: usize) -> Value {
     let mut alert = template.clone();
     alert["id"] = json!(format!("da63867{n:013}_{n}"));
     alert["status"] = json!("new");

@@ -6,9 +6,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use siemflow_test_support::azurite::Azurite;
+use siemflow_test_support::defender::resources::Kind;
+use siemflow_test_support::defender::{DefenderApi, DefenderApiOptions, Faults};
 use siemflow_test_support::event_hubs::{EventHubsEmulator, HubSpec};
 
+use crate::azure_blob::{append_rows, container};
+use crate::defender_rest::{CLIENT, SECRET, TENANT, graph_alert, template};
 use crate::support::{
     Service, describe, lines, numbered_lines, output, repo_root, siemflow, wait_within, write,
 };
@@ -106,7 +111,13 @@ fn until(what: &str, done: impl Fn() -> bool) {
 /// Messages waiting in the hub for woodgrove, one event each.
 const HUB_MESSAGES: usize = 400;
 
-fn tenants(root: &Path, emulator: &EventHubsEmulator) {
+/// The Defender API's alerts for northwind.
+const ALERTS: usize = 20;
+
+/// Export rows waiting in the storage account for tailspin.
+const ROWS: u64 = 300;
+
+fn tenants(root: &Path, emulator: &EventHubsEmulator, api: &DefenderApi, azurite: &Azurite) {
     let d = root.display();
     write(
         &root.join("tenants/contoso.yaml"),
@@ -132,6 +143,53 @@ fn tenants(root: &Path, emulator: &EventHubsEmulator) {
             emulator.connection_string("defender")
         ),
     );
+    // Its alerts come from an API that answers every other call 429.
+    write(
+        &root.join("tenants/northwind.yaml"),
+        format!(
+            "id: northwind\nsources:\n  rest:\n    type: defender_alerts\n    api: graph\n    tenant_id: {TENANT}\n    client_id: {CLIENT}\n    client_secret: \"{SECRET}\"\n    authority_host: {url}\n    api_base_url: {url}\n    interval: 300ms\n    start_time: 1d\nsinks:\n  out: {{ type: file, inputs: [rest], path: {d}/northwind.jsonl }}\n",
+            url = api.url()
+        ),
+    );
+    // Its SIEM is down too: the export blob stays behind.
+    write(
+        &root.join("tenants/tailspin.yaml"),
+        format!(
+            "id: tailspin\nsources:\n  export: {{ type: azure_blob, connection_string: \"{}\", start_time: 6h, poll_interval: 200ms, grace_period: 4h, batch_size: 5 }}\nsinks:\n  siem: {{ type: http, inputs: [export], endpoint: \"{endpoint}\", batch: {{ max_events: 5 }}, buffer: {{ max_events: 5 }} }}\n",
+            azurite.connection_string()
+        ),
+    );
+}
+
+/// A Defender API with `ALERTS` alerts that throttles half the calls.
+fn throttling_api() -> DefenderApi {
+    let api = DefenderApi::start(DefenderApiOptions {
+        faults: Faults {
+            seed: 11,
+            throttle_rate: 0.5,
+            retry_after: Duration::from_secs(1),
+            ..Faults::default()
+        },
+        ..DefenderApiOptions::default()
+    });
+    api.add_secret_client(TENANT, CLIENT, SECRET);
+    let template = template("alertWebUrl");
+    api.with(Kind::GraphAlerts, |alerts| {
+        for n in 0..ALERTS {
+            alerts.upsert(graph_alert(&template, n));
+        }
+    });
+    api
+}
+
+/// An Azurite account holding one export blob of `ROWS` rows; returns the blob's size.
+fn export_account(azurite: &Azurite) -> u64 {
+    let table = "DeviceProcessEvents";
+    let mut ops = vec![json!({"op": "container", "name": container(table)})];
+    let mut next = 0;
+    let (_, rows) = append_rows(table, 0, ROWS, &mut next, &mut ops);
+    azurite.python_sdk(&Value::Array(ops));
+    rows.iter().map(|(_, bytes)| bytes).sum()
 }
 
 #[test]
@@ -147,7 +205,10 @@ fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves(
             .publish("defender", format!("{{\"n\":{n}}}").into_bytes())
             .unwrap();
     }
-    tenants(root, &emulator);
+    let api = throttling_api();
+    let azurite = Azurite::start();
+    let blob_size = export_account(&azurite);
+    tenants(root, &emulator, &api, &azurite);
 
     let service = Service::start(root, "tenants");
     until("contoso delivered", || {
@@ -175,6 +236,26 @@ fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves(
             && read.len() == 1
             && behind > 0.0
             && behind + read[0].value == HUB_MESSAGES as f64
+    });
+
+    // Northwind's API throttles it; it still gets every alert and reports its high-water mark.
+    let rest = component("northwind", "rest", "source", "defender_alerts");
+    let mut retry_after = rest.to_vec();
+    retry_after.push(("reason", "retry_after"));
+    until("northwind throttled, its alerts delivered", || {
+        let samples = scrape(&service);
+        let throttled = find(&samples, "siemflow_component_throttled", &retry_after);
+        throttled.len() == 1
+            && throttled[0].value > 0.0
+            && lines(&root.join("northwind.jsonl")).len() == ALERTS
+    });
+
+    // Tailspin's blob is listed, not delivered: what is left of it is its lag in bytes.
+    let export = component("tailspin", "export", "source", "azure_blob");
+    until("tailspin's blob reported behind", || {
+        let samples = scrape(&service);
+        let lag = find(&samples, "siemflow_source_lag_bytes", &export);
+        lag.len() == 1 && lag[0].value > 0.0
     });
 
     let samples = scrape(&service);
@@ -238,6 +319,21 @@ fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves(
             1
         );
     }
+    let throttled_for = value("siemflow_component_throttled_seconds", &retry_after);
+    assert!(
+        throttled_for >= 1.0,
+        "each 429 asked for 1 s: {throttled_for}"
+    );
+    let mark_age = value("siemflow_source_high_water_mark_age_seconds", &rest);
+    assert!(
+        (0.0..86_400.0).contains(&mark_age),
+        "the newest alert is from this test: {mark_age}"
+    );
+    let behind = value("siemflow_source_lag_bytes", &export);
+    assert!(
+        behind <= blob_size as f64,
+        "at most the whole blob ({blob_size} bytes) is behind: {behind}"
+    );
     let siem = component("woodgrove", "siem", "sink", "http");
     assert!(!find(&samples, "siemflow_component_errors", &siem).is_empty());
     let failed_sink = component("fabrikam", "out", "sink", "file");
