@@ -235,3 +235,60 @@ fn sigterm_drains_and_commits_then_exits_zero() {
         "the whole file is committed on drain: {checkpoint}"
     );
 }
+
+#[test]
+fn json_logs_are_one_object_per_line_naming_the_pipeline_and_component() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("in.json"), "{\"n\":1}\n{not json\n");
+    write(
+        &dir.path().join("p.yaml"),
+        "id: acme\nsources:\n  in: { type: file, path: in.json }\ntransforms:\n  cef: { type: wasm, inputs: [in], plugin: \"builtin:defender-cef\" }\nsinks:\n  out: { type: file, inputs: [cef], path: out.txt }\n",
+    );
+    let run = output(siemflow(dir.path()).args([
+        "--log-format",
+        "json",
+        "run",
+        "p.yaml",
+        "--data-dir",
+        "data",
+    ]));
+    assert_eq!(run.status.code(), Some(0), "{}", describe(&run));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let records: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line}")))
+        .collect();
+    let field = |record: &serde_json::Value, name: &str| -> Option<String> {
+        record["fields"][name]
+            .as_str()
+            .or_else(|| record["span"][name].as_str())
+            .map(String::from)
+    };
+    for record in &records {
+        assert!(
+            record["timestamp"].is_string() && record["level"].is_string(),
+            "{record}"
+        );
+        assert_eq!(
+            field(record, "pipeline").as_deref(),
+            Some("acme"),
+            "{record}"
+        );
+    }
+    let message = |component: &str, text: &str| {
+        records.iter().any(|record| {
+            field(record, "component").as_deref() == Some(component)
+                && record["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(text))
+        })
+    };
+    assert!(message("in", "dead-lettered"), "{stderr}");
+    assert!(message("cef", "no mapping"), "{stderr}");
+    assert!(
+        records
+            .iter()
+            .any(|r| r["fields"]["message"] == "pipeline started"),
+        "{stderr}"
+    );
+}

@@ -282,3 +282,48 @@ fn a_rebuilt_plugin_runs_once_its_pipeline_file_changes() {
         "the new build's output: {log}"
     );
 }
+
+#[test]
+fn sighup_applies_an_edit_without_watching() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("in-hup.json"), numbered_lines(0..100, 64));
+    write(
+        &root.join("tenants/hup.yaml"),
+        tenant(root, "hup", "out-v1.json"),
+    );
+    let child = crate::support::siemflow(root)
+        .args(["run", "tenants", "--data-dir", "data"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    until("the first version delivered", || {
+        lines(&root.join("out-v1.json")).len() == 100
+    });
+    write(
+        &root.join("tenants/hup.yaml"),
+        tenant(root, "hup", "out-v2.json"),
+    );
+    assert_eq!(crate::support::send_signal(child.id(), 1), 0);
+    // The new version's sink creates its file when it starts: from then on it reads the input.
+    until("the edit applied on SIGHUP", || {
+        root.join("out-v2.json").exists()
+    });
+    let mut input = std::fs::OpenOptions::new()
+        .append(true)
+        .open(root.join("in-hup.json"))
+        .unwrap();
+    std::io::Write::write_all(&mut input, &numbered_lines(100..200, 64)).unwrap();
+    until("the new version delivered", || {
+        lines(&root.join("out-v2.json")).len() == 100
+    });
+    assert_eq!(crate::support::send_signal(child.id(), 15), 0);
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{log}");
+    assert!(log.contains("trigger=Hangup"), "{log}");
+    let mut second = numbers(&root.join("out-v2.json"));
+    second.iter_mut().for_each(|n| *n = n.wrapping_sub(100));
+    assert_exactly_once(numbers(&root.join("out-v1.json")), 100, "before the SIGHUP");
+    assert_exactly_once(second, 100, "after it, from the checkpoint");
+}
