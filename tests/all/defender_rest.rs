@@ -232,6 +232,7 @@ fn two_thousand_alerts_changing_arrive_once_each_through_faults_and_expiring_tok
             reset_rate: 0.02,
             omit_next_link_rate: 0.25,
         },
+        ..DefenderApiOptions::default()
     });
     server.add_secret_client(TENANT, CLIENT, SECRET);
     let template = template("alertWebUrl");

@@ -5,8 +5,13 @@
 //!   secret or certificate assertion), opaque tokens with one audience and an expiry.
 //! - [`resources`]: `GET/PATCH /api/alerts[/{id}]` (Defender for Endpoint), `GET /api/incidents`
 //!   (Defender XDR), `GET/PATCH /v1.0/security/alerts_v2[/{id}]`, `POST .../{id}/comments` and
-//!   `GET /v1.0/security/incidents` (Graph), with [`odata`] `$filter`, `$top`, `$skip`,
-//!   `$skiptoken`, `$expand` and `@odata.nextLink`.
+//!   `GET /v1.0/security/incidents[/{id}]` (Graph), with [`odata`] `$filter`, `$top`, `$skip`,
+//!   `$skiptoken`, `$expand`, `$count`, `$orderby` and `@odata.nextLink`, and Graph's limits on
+//!   large tenants ([`resources::ScaleLimits`]: the `$top` caps, the paging cap that ends a list
+//!   without a word, the `$expand=alerts` 500s).
+//! - [`hunting`]: `POST /v1.0/security/runHuntingQuery` over in-memory tables with a [`kql`]
+//!   subset, rows that become visible late, the row and size caps that truncate silently, and
+//!   the call and CPU quotas.
 //!
 //! Every API call needs a bearer token for its resource (`https://api.securitycenter.microsoft.com`
 //! for `/api/alerts`, `https://api.security.microsoft.com` for `/api/incidents`,
@@ -18,9 +23,12 @@
 //! full pages whose `@odata.nextLink` is missing. Every request is logged ([`RequestRecord`]) so
 //! a test can check what a client sent and when.
 
+pub mod hunting;
 pub mod identity;
+pub mod kql;
 pub mod odata;
 pub mod resources;
+pub mod scenario;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -33,8 +41,9 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use serde_json::{Value, json};
 
+use self::hunting::{Hunting, HuntingOptions};
 use self::identity::{ClientCredential, Identity, TokenProblem};
-use self::resources::{ApiError, Collection, Kind};
+use self::resources::{ApiError, Collection, Kind, ScaleLimits};
 use crate::server::{self, Answer, Dice, Reset, Server};
 
 /// Faults to inject into API calls (not token requests), drawn from a seeded generator.
@@ -91,6 +100,10 @@ pub struct DefenderApiOptions {
     pub quota: Option<Quota>,
     /// Injected faults.
     pub faults: Faults,
+    /// Graph's limits on large tenants (on by default, as on the real service).
+    pub limits: ScaleLimits,
+    /// Advanced hunting's caps and quotas.
+    pub hunting: HuntingOptions,
 }
 
 impl Default for DefenderApiOptions {
@@ -99,6 +112,8 @@ impl Default for DefenderApiOptions {
             token_lifetime: Duration::from_secs(3599),
             quota: None,
             faults: Faults::default(),
+            limits: ScaleLimits::default(),
+            hunting: HuntingOptions::default(),
         }
     }
 }
@@ -128,6 +143,7 @@ struct State {
     dice: Dice,
     identity: Identity,
     collections: HashMap<Kind, Collection>,
+    hunting: Hunting,
     requests: Vec<RequestRecord>,
     calls: HashMap<String, VecDeque<Instant>>,
 }
@@ -189,6 +205,7 @@ impl DefenderApi {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 dice: Dice::new(options.faults.seed),
+                hunting: Hunting::new(options.hunting.clone()),
                 options,
                 identity: Identity::default(),
                 collections,
@@ -253,6 +270,11 @@ impl DefenderApi {
             .get_mut(&kind)
             .unwrap_or_else(|| panic!("no {kind:?} collection"));
         work(collection)
+    }
+
+    /// Works on the advanced hunting tables: add rows, read the calls.
+    pub fn hunting<R>(&self, work: impl FnOnce(&mut Hunting) -> R) -> R {
+        work(&mut self.shared.state().hunting)
     }
 
     /// Every request so far.
@@ -435,6 +457,9 @@ fn route(
     body: Option<&[u8]>,
     record: &mut RequestRecord,
 ) -> Answer {
+    if path == HUNTING_PATH {
+        return hunt(state, method, authorization, body, record);
+    }
     let (kind, rest) = match split_api_path(path) {
         Some(found) => found,
         None => return Ok(error(404, "ResourceNotFound", "No such API.", false)),
@@ -474,19 +499,19 @@ fn route(
     let omit_next_link =
         faults.omit_next_link_rate > 0.0 && state.dice.draw() < faults.omit_next_link_rate;
     let base = shared.base();
+    let limits = state.options.limits;
     let collection = state.collections.get_mut(&kind).ok_or(Reset)?;
+    let query = || {
+        odata::parse_query(Some(raw_query)).map_err(|message| ApiError {
+            status: 400,
+            code: "BadRequest",
+            message,
+        })
+    };
     let result = match (method, rest.as_slice()) {
-        (&Method::GET, []) => odata::parse_query(Some(raw_query))
-            .map_err(|message| ApiError {
-                status: 400,
-                code: "BadRequest",
-                message,
-            })
-            .and_then(|query| collection.list(&base, &query, raw_query, omit_next_link)),
-        (&Method::GET, [id]) => collection
-            .get(id)
-            .cloned()
-            .ok_or_else(|| resources::not_found(kind, id)),
+        (&Method::GET, []) => query()
+            .and_then(|query| collection.list(&base, &query, raw_query, omit_next_link, &limits)),
+        (&Method::GET, [id]) => query().and_then(|query| collection.get_one(id, &query, &limits)),
         (&Method::PATCH, [id]) => {
             resources::patch_alert(collection, id, body.unwrap_or_default(), &client_id)
         }
@@ -503,6 +528,65 @@ fn route(
         Ok(body) => json_response(200, &body),
         Err(api) => error(api.status, api.code, &api.message, graph),
     })
+}
+
+/// Advanced hunting through Graph.
+const HUNTING_PATH: &str = "/v1.0/security/runHuntingQuery";
+
+/// `POST /v1.0/security/runHuntingQuery`: a Graph token, the injected faults, then the query.
+fn hunt(
+    state: &mut State,
+    method: &Method,
+    authorization: Option<String>,
+    body: Option<&[u8]>,
+    record: &mut RequestRecord,
+) -> Answer {
+    let client_id = match state
+        .identity
+        .check_bearer(authorization.as_deref(), GRAPH_AUDIENCES)
+    {
+        Ok(client_id) => client_id,
+        Err(problem) => return Ok(unauthorized(problem, true)),
+    };
+    record.client_id = Some(client_id.clone());
+    if method != Method::POST {
+        return Ok(error(
+            405,
+            "MethodNotAllowed",
+            "Only POST is supported.",
+            true,
+        ));
+    }
+    let faults = state.options.faults.clone();
+    if faults.throttle_rate > 0.0 && state.dice.draw() < faults.throttle_rate {
+        return Ok(throttled(faults.retry_after, true));
+    }
+    if faults.error_rate > 0.0 && state.dice.draw() < faults.error_rate {
+        return Ok(error(
+            500,
+            "InternalServerError",
+            "An internal error occurred; retry the operation.",
+            true,
+        ));
+    }
+    if faults.reset_rate > 0.0 && state.dice.draw() < faults.reset_rate {
+        return Err(Reset);
+    }
+    Ok(
+        match state.hunting.run(&client_id, body.unwrap_or_default()) {
+            Ok(answer) => json_response(200, &answer),
+            Err((api, retry_after)) => {
+                let mut response = error(api.status, api.code, &api.message, true);
+                if let Some(wait) = retry_after
+                    && let Ok(value) =
+                        hyper::header::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+                {
+                    response.headers_mut().insert("retry-after", value);
+                }
+                response
+            }
+        },
+    )
 }
 
 /// `/api/alerts/ID` -> (MdeAlerts, ["ID"]).

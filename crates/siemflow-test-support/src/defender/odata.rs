@@ -1,7 +1,9 @@
 //! The part of OData v4 query options the Defender and Graph list endpoints document: `$filter`
 //! with `ge`/`gt`/`le`/`lt`/`eq` comparisons joined by `and` (date-time literals unquoted,
-//! strings in single quotes), `$top`, `$skip`, `$skiptoken` (Graph's opaque continuation) and
-//! `$expand`. Anything else in `$filter` is a 400, as on the real services.
+//! strings in single quotes), `$top`, `$skip`, `$skiptoken` (Graph's opaque continuation),
+//! `$count` and `$expand`, plus `$orderby` on one property, which Graph does not document but
+//! answers (connectors in production page alerts_v2 and incidents by `lastUpdateDateTime asc`).
+//! Anything else in `$filter` is a 400, as on the real services.
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -47,6 +49,10 @@ pub struct Query {
     pub skiptoken: Option<String>,
     /// `$expand`.
     pub expand: Option<String>,
+    /// `$count=true`: the answer carries `@odata.count`, the number of matching items.
+    pub count: bool,
+    /// `$orderby`: one property and whether it is descending.
+    pub order_by: Option<(String, bool)>,
 }
 
 /// Parses a raw query string (`a=b&c=d`, percent-encoded).
@@ -73,7 +79,27 @@ pub fn parse_query(raw: Option<&str>) -> Result<Query, String> {
         skip: number("$skip")?.unwrap_or(0),
         skiptoken: pairs.get("$skiptoken").cloned(),
         expand: pairs.get("$expand").cloned(),
+        count: match pairs.get("$count").map(String::as_str) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => return Err(format!("Invalid value '{other}' for query option $count.")),
+        },
+        order_by: pairs
+            .get("$orderby")
+            .map(|text| parse_order_by(text))
+            .transpose()?,
     })
+}
+
+/// `lastUpdateDateTime`, `lastUpdateDateTime asc` or `lastUpdateDateTime desc`.
+fn parse_order_by(text: &str) -> Result<(String, bool), String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match words.as_slice() {
+        [field] => Ok((field.to_string(), false)),
+        [field, "asc"] => Ok((field.to_string(), false)),
+        [field, "desc"] => Ok((field.to_string(), true)),
+        _ => Err(format!("Invalid $orderby expression '{text}'.")),
+    }
 }
 
 fn parse_filter(filter: &str) -> Result<Vec<Clause>, String> {
@@ -204,6 +230,10 @@ mod tests {
         assert!(!query.filter[0].matches(&old).unwrap());
         assert!(parse_query(Some("$filter=severity+has+'High'")).is_err());
         assert!(parse_query(Some("$top=ten")).is_err());
+        let ordered = parse_query(Some("$orderby=lastUpdateDateTime+asc&$count=true")).unwrap();
+        assert_eq!(ordered.order_by, Some(("lastUpdateDateTime".into(), false)));
+        assert!(ordered.count);
+        assert!(parse_query(Some("$orderby=a+b+c")).is_err());
     }
 
     #[test]

@@ -1,16 +1,28 @@
 //! The four list-and-update APIs over in-memory collections: Defender for Endpoint `/api/alerts`,
 //! Defender XDR `/api/incidents`, and Graph `/security/alerts_v2` and `/security/incidents`.
 //!
-//! Items keep their insertion order (an update changes an item in place; it does not move), which
-//! is what makes `$skip` paging over a `lastUpdateTime ge X` filter lose nothing: the filtered set
-//! only grows while a client pages through it. The real services do not document their order.
+//! Defender for Endpoint and XDR items keep their insertion order (an update changes an item in
+//! place; it does not move), and their documented page sizes are enforced: `$top` up to 10,000
+//! for `/api/alerts` and 100 for `/api/incidents`, a 400 above.
 //!
-//! Page sizes: `/api/alerts` up to 10,000 and `/api/incidents` up to 100 (documented); Graph's
-//! are not documented, 2,000 for alerts and 50 for incidents here. A full page that has more
-//! behind it carries `@odata.nextLink` (`$skip` for the Defender APIs, an opaque `$skiptoken`
-//! for Graph), unless a fault removes it.
+//! Graph behaves as it does on large tenants (`shared/reference/defender-apis.md` section 7),
+//! with [`ScaleLimits`]:
+//!
+//! - `$top` above 1,000 on `alerts_v2` is clamped to 1,000 without a word; above 50 on
+//!   `incidents` it is a 400 with Graph's own message;
+//! - a query can be paged only so far ([`ScaleLimits::paging_cap`], 6,000 items): `$skip` + `$top`
+//!   beyond it is a 400, and the `@odata.nextLink` simply stops there, as if the list had ended;
+//! - `$expand=alerts` together with `$filter` on the incident list answers 500 whenever the page
+//!   holds an incident with more than [`ScaleLimits::list_expand_alert_limit`] (150) alerts;
+//!   `GET /security/incidents/{id}?$expand=alerts` works;
+//! - the default order is the documented "most recent at the top" (by `createdDateTime`);
+//!   `$orderby` on one date property, undocumented but answered, sorts as asked; `$count=true`
+//!   adds `@odata.count`.
+//!
+//! A full page that has more behind it carries `@odata.nextLink` (`$skip` for the Defender APIs,
+//! an opaque `$skiptoken` for Graph), unless a fault removes it or the paging cap is reached.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
 
 use base64::Engine;
@@ -48,13 +60,19 @@ impl Kind {
         }
     }
 
-    fn max_top(self) -> usize {
+    /// The largest `$top` the API takes, and whether it clamps a larger one (Graph `alerts_v2`)
+    /// rather than refusing it.
+    fn max_top(self) -> (usize, bool) {
         match self {
-            Self::MdeAlerts => 10_000,
-            Self::XdrIncidents => 100,
-            Self::GraphAlerts => 2_000,
-            Self::GraphIncidents => 50,
+            Self::MdeAlerts => (10_000, false),
+            Self::XdrIncidents => (100, false),
+            Self::GraphAlerts => (1_000, true),
+            Self::GraphIncidents => (50, false),
         }
+    }
+
+    fn is_graph(self) -> bool {
+        matches!(self, Self::GraphAlerts | Self::GraphIncidents)
     }
 
     fn filterable(self) -> &'static [&'static str] {
@@ -115,12 +133,40 @@ impl Kind {
     }
 }
 
+/// Graph's limits on large tenants (see the module docs); they apply to the Graph collections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScaleLimits {
+    /// How many items into one query a client can page (`$skip` + `$top`, or nextLinks); `None`
+    /// for no limit.
+    pub paging_cap: Option<usize>,
+    /// `$expand=alerts` with `$filter` on the incident list answers 500 when the page holds an
+    /// incident with more alerts than this; `None` for never.
+    pub list_expand_alert_limit: Option<usize>,
+    /// `GET /security/incidents/{id}?$expand=alerts` answers 500 for an incident with more alerts
+    /// than this; `None` (the default: nothing says it fails) for never.
+    pub single_expand_alert_limit: Option<usize>,
+}
+
+impl Default for ScaleLimits {
+    fn default() -> Self {
+        Self {
+            paging_cap: Some(6_000),
+            list_expand_alert_limit: Some(150),
+            single_expand_alert_limit: None,
+        }
+    }
+}
+
 /// One collection.
 #[derive(Debug)]
 pub struct Collection {
     kind: Kind,
     items: Vec<Value>,
     index: HashMap<String, usize>,
+    /// Every version that ever existed, in order: `(id, last-update time)`.
+    history: Vec<(String, String)>,
+    /// The versions a list or a get has answered with.
+    served: HashSet<(String, String)>,
 }
 
 /// An error the API answers with: status, OData error code, message.
@@ -135,12 +181,18 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with its status, code and message.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
             message: message.into(),
         }
+    }
+
+    /// A 400 `BadRequest`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "BadRequest", message)
     }
 }
 
@@ -160,12 +212,38 @@ impl Collection {
             kind,
             items: Vec::new(),
             index: HashMap::new(),
+            history: Vec::new(),
+            served: HashSet::new(),
         }
     }
 
     /// Items in server order.
     pub fn items(&self) -> &[Value] {
         &self.items
+    }
+
+    /// `(id, last-update time)` of an item: the key of one version of it.
+    pub fn version_of(&self, item: &Value) -> (String, String) {
+        (
+            item.get(self.kind.id_field())
+                .and_then(id_text)
+                .unwrap_or_default(),
+            item.get(self.kind.time_field())
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        )
+    }
+
+    /// Every version that ever existed, oldest first.
+    pub fn history(&self) -> &[(String, String)] {
+        &self.history
+    }
+
+    /// Whether the current version of `id` was in an answer already.
+    pub fn was_served(&self, id: &str) -> bool {
+        self.get(id)
+            .is_some_and(|item| self.served.contains(&self.version_of(item)))
     }
 
     /// Adds an item or replaces the one with its id (keeping its place); its id property must be
@@ -175,6 +253,7 @@ impl Collection {
             .get(self.kind.id_field())
             .and_then(id_text)
             .unwrap_or_else(|| panic!("a {:?} item needs `{}`", self.kind, self.kind.id_field()));
+        self.history.push(self.version_of(&item));
         match self.index.get(&id) {
             Some(&position) => self.items[position] = item,
             None => {
@@ -204,17 +283,20 @@ impl Collection {
             time_field.into(),
             Value::String(format_time(SystemTime::now())),
         );
-        Some(Value::Object(item.clone()))
+        let updated = Value::Object(item.clone());
+        self.history.push(self.version_of(&updated));
+        Some(updated)
     }
 
     /// One page of a list request: the response body. `base` is the server's URL, used in
     /// `@odata.context` and `@odata.nextLink`; `raw_query` is the request's query string.
     pub fn list(
-        &self,
+        &mut self,
         base: &str,
         query: &Query,
         raw_query: &str,
         omit_next_link: bool,
+        limits: &ScaleLimits,
     ) -> Result<Value, ApiError> {
         for clause in &query.filter {
             if !self.kind.filterable().contains(&clause.field.as_str()) {
@@ -225,20 +307,45 @@ impl Collection {
                 ));
             }
         }
-        let top = query.top.unwrap_or(self.kind.max_top());
-        if top > self.kind.max_top() {
-            return Err(ApiError::new(
-                400,
-                "BadRequest",
-                format!(
-                    "Invalid value for $top: the maximum is {}.",
-                    self.kind.max_top()
-                ),
-            ));
-        }
+        let (max_top, clamps) = self.kind.max_top();
+        let top = match query.top {
+            None => max_top,
+            Some(top) if top <= max_top => top,
+            Some(_) if clamps => max_top,
+            Some(top) if self.kind.is_graph() => {
+                return Err(ApiError::new(
+                    400,
+                    "BadRequest",
+                    format!(
+                        "The query specified in the URI is not valid. The limit of '{max_top}' for Top query has been exceeded. The value from the incoming request is '{top}'."
+                    ),
+                ));
+            }
+            Some(_) => {
+                return Err(ApiError::new(
+                    400,
+                    "BadRequest",
+                    format!("Invalid value for $top: the maximum is {max_top}."),
+                ));
+            }
+        };
+        let cap = limits.paging_cap.filter(|_| self.kind.is_graph());
         let skip = match &query.skiptoken {
             Some(token) => decode_skiptoken(token)?,
-            None => query.skip,
+            None => {
+                if let Some(cap) = cap
+                    && query.skip + top > cap
+                {
+                    return Err(ApiError::new(
+                        400,
+                        "BadRequest",
+                        format!(
+                            "The query specified in the URI is not valid. $skip plus $top cannot exceed {cap}."
+                        ),
+                    ));
+                }
+                query.skip
+            }
         };
         let mut matching = Vec::new();
         for item in &self.items {
@@ -252,21 +359,111 @@ impl Collection {
                 matching.push(item);
             }
         }
-        let page: Vec<Value> = matching
+        self.sort(&mut matching, query)?;
+        let end = match cap {
+            Some(cap) => (skip + top).min(cap),
+            None => skip + top,
+        };
+        let page: Vec<&Value> = matching
             .iter()
             .skip(skip)
-            .take(top)
+            .take(end.saturating_sub(skip))
+            .copied()
+            .collect();
+        if query.expand.as_deref() == Some("alerts")
+            && self.kind == Kind::GraphIncidents
+            && !query.filter.is_empty()
+            && let Some(limit) = limits.list_expand_alert_limit
+            && page.iter().any(|item| alert_count(item) > limit)
+        {
+            return Err(ApiError::new(
+                500,
+                "InternalServerError",
+                "An internal server error occurred while processing the request.",
+            ));
+        }
+        let versions: Vec<(String, String)> =
+            page.iter().map(|item| self.version_of(item)).collect();
+        let page: Vec<Value> = page
+            .into_iter()
             .map(|item| self.shape(item, query.expand.as_deref()))
             .collect();
-        let more = skip + page.len() < matching.len();
+        self.served.extend(versions);
+        let more = skip + page.len() < matching.len() && cap.is_none_or(|cap| end < cap);
         let mut body = json!({
             "@odata.context": self.kind.context(base),
-            "value": page,
         });
+        if query.count {
+            body["@odata.count"] = json!(matching.len());
+        }
+        body["value"] = Value::Array(page);
         if more && !omit_next_link {
             body["@odata.nextLink"] = Value::String(self.next_link(base, raw_query, skip + top));
         }
         Ok(body)
+    }
+
+    /// Puts matching items in the order the API gives: `$orderby` when asked (Graph only), else
+    /// Graph's most recent first (by `createdDateTime`), else insertion order. Ties keep
+    /// insertion order.
+    fn sort(&self, items: &mut [&Value], query: &Query) -> Result<(), ApiError> {
+        let (field, descending) = match (&query.order_by, self.kind.is_graph()) {
+            (Some(_), false) => {
+                return Err(ApiError::new(
+                    400,
+                    "BadRequest",
+                    "The query option $orderby is not supported.",
+                ));
+            }
+            (Some((field, descending)), true) => {
+                if !["lastUpdateDateTime", "createdDateTime"].contains(&field.as_str()) {
+                    return Err(ApiError::new(
+                        400,
+                        "BadRequest",
+                        format!("Ordering by '{field}' is not supported."),
+                    ));
+                }
+                (field.as_str(), *descending)
+            }
+            (None, true) => ("createdDateTime", true),
+            (None, false) => return Ok(()),
+        };
+        let time = |item: &&Value| {
+            item.get(field)
+                .and_then(Value::as_str)
+                .and_then(super::odata::parse_time)
+        };
+        if descending {
+            items.sort_by_cached_key(|item| std::cmp::Reverse(time(item)));
+        } else {
+            items.sort_by_cached_key(time);
+        }
+        Ok(())
+    }
+
+    /// `GET /.../{id}`: the item as the API shows it on its own (`$expand` applies).
+    pub fn get_one(
+        &mut self,
+        id: &str,
+        query: &Query,
+        limits: &ScaleLimits,
+    ) -> Result<Value, ApiError> {
+        let item = self.get(id).ok_or_else(|| not_found(self.kind, id))?;
+        if query.expand.as_deref() == Some("alerts")
+            && self.kind == Kind::GraphIncidents
+            && let Some(limit) = limits.single_expand_alert_limit
+            && alert_count(item) > limit
+        {
+            return Err(ApiError::new(
+                500,
+                "InternalServerError",
+                "An internal server error occurred while processing the request.",
+            ));
+        }
+        let shaped = self.shape(item, query.expand.as_deref());
+        let version = self.version_of(item);
+        self.served.insert(version);
+        Ok(shaped)
     }
 
     /// What a list shows of an item: MDE evidence only with `$expand=evidence`, Graph incident
@@ -308,6 +505,13 @@ impl Collection {
         }
         format!("{base}{}?{}", self.kind.path(), serializer.finish())
     }
+}
+
+/// How many alerts an incident holds.
+fn alert_count(item: &Value) -> usize {
+    item.get("alerts")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len)
 }
 
 fn decode_skiptoken(token: &str) -> Result<usize, ApiError> {
