@@ -15,6 +15,7 @@ mod bad_input;
 mod cli;
 mod crash_recovery;
 mod defender_rest;
+mod defender_scale;
 mod delivery;
 mod disk_buffer;
 mod event_hubs_balance;

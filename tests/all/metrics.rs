@@ -329,6 +329,16 @@ fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves(
         (0.0..86_400.0).contains(&mark_age),
         "the newest alert is from this test: {mark_age}"
     );
+    let poll_age = value("siemflow_source_poll_age_seconds", &rest);
+    assert!(
+        (0.0..60.0).contains(&poll_age),
+        "polls complete through the 429s: {poll_age}"
+    );
+    assert_eq!(
+        value("siemflow_component_degraded", &rest),
+        0.0,
+        "throttled, not stalled"
+    );
     let behind = value("siemflow_source_lag_bytes", &export);
     assert!(
         behind <= blob_size as f64,

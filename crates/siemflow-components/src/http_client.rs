@@ -102,8 +102,12 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 /// `Retry-After` as delay-seconds or an HTTP date, at most [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    let delay = match value.parse::<u64>() {
-        Ok(seconds) => Duration::from_secs(seconds),
+    // Seconds, which Graph writes with a fraction (`Retry-After: 2.128`), or an HTTP date.
+    let delay = match value.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => {
+            Duration::from_secs_f64(seconds.min(MAX_RETRY_AFTER.as_secs_f64()))
+        }
+        Ok(_) => return None,
         Err(_) => httpdate::parse_http_date(value)
             .ok()?
             .duration_since(SystemTime::now())
@@ -142,5 +146,11 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(
+            parse_retry_after("2.128"),
+            Some(Duration::from_millis(2128)),
+            "Graph's fractional seconds"
+        );
+        assert_eq!(parse_retry_after("-1"), None);
     }
 }

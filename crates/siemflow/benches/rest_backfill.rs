@@ -17,7 +17,6 @@
 //! in docs/performance.md.
 
 use std::collections::HashMap;
-use std::io::{BufRead, Seek};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,7 +25,9 @@ use serde_json::Value;
 use siemflow_core::telemetry::Telemetry;
 use siemflow_core::topology::{RunOptions, run};
 use siemflow_test_support::defender::resources::Kind;
-use siemflow_test_support::defender::scenario::{self, Mutations, Scale};
+use siemflow_test_support::defender::scenario::{
+    self, DeliveredVersions, Mutations, Scale, Version,
+};
 use siemflow_test_support::defender::{DefenderApi, DefenderApiOptions};
 use tokio_util::sync::CancellationToken;
 
@@ -102,22 +103,30 @@ fn main() {
     let started = Instant::now();
     let running = runtime.spawn(async move { run(&pipeline, &options).await });
     let mutations = Mutations::start(server.clone(), &scale, 134, 129, Duration::from_millis(20));
-    let mut alerts = Delivered::new(dir.path().join("alerts.jsonl"), "id");
-    let mut incidents = Delivered::new(dir.path().join("incidents.jsonl"), "id");
-    let mut seeds_done: Option<Duration> = None;
+    let mut alerts =
+        DeliveredVersions::new(dir.path().join("alerts.jsonl"), "id", "lastUpdateDateTime");
+    let mut incidents = DeliveredVersions::new(
+        dir.path().join("incidents.jsonl"),
+        "id",
+        "lastUpdateDateTime",
+    );
     let seeded_alerts: Vec<Version> =
         server.with(Kind::GraphAlerts, |c| c.history()[..scale.alerts].to_vec());
+    let seeded_incidents: Vec<Version> = server.with(Kind::GraphIncidents, |c| {
+        c.history()[..scale.incidents].to_vec()
+    });
+    let mut alerts_backfilled: Option<(Duration, HashMap<&str, usize>)> = None;
+    let mut incidents_backfilled: Option<(Duration, HashMap<&str, usize>)> = None;
     let mut mutations = Some(mutations);
     loop {
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(100));
         alerts.read();
         incidents.read();
-        if seeds_done.is_none()
-            && seeded_alerts
-                .iter()
-                .all(|key| alerts.counts.contains_key(key))
-        {
-            seeds_done = Some(started.elapsed());
+        if alerts_backfilled.is_none() && alerts.missing(&seeded_alerts) == 0 {
+            alerts_backfilled = Some((started.elapsed(), by_api(&server)));
+        }
+        if incidents_backfilled.is_none() && incidents.missing(&seeded_incidents) == 0 {
+            incidents_backfilled = Some((started.elapsed(), by_api(&server)));
         }
         if started.elapsed() > Duration::from_secs(20)
             && let Some(running) = mutations.take()
@@ -134,11 +143,59 @@ fn main() {
     shutdown.cancel();
     let _ = runtime.block_on(running);
     let (alert_versions, incident_versions) = histories(&server);
+    let backfill = |done: &Option<(Duration, HashMap<&str, usize>)>, apis: &[&str]| match done {
+        Some((time, requests)) => format!(
+            "backfilled in {:.1} s with {} requests ({})",
+            time.as_secs_f64(),
+            apis.iter()
+                .map(|api| requests.get(api).copied().unwrap_or(0))
+                .sum::<usize>(),
+            apis.iter()
+                .map(|api| format!("{api} {}", requests.get(api).copied().unwrap_or(0)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => "never backfilled".to_string(),
+    };
+    println!(
+        "alerts:    {:>6} of {:>6} versions delivered, {} twice; the {} seeded changes {}",
+        alert_versions.len() - alerts.missing(&alert_versions),
+        alert_versions.len(),
+        alerts.repeated().len(),
+        scale.alerts,
+        backfill(&alerts_backfilled, &["alerts_v2"]),
+    );
+    println!(
+        "incidents: {:>6} of {:>6} versions delivered, {} twice; the {} seeded changes {}",
+        incident_versions.len() - incidents.missing(&incident_versions),
+        incident_versions.len(),
+        incidents.repeated().len(),
+        scale.incidents,
+        backfill(
+            &incidents_backfilled,
+            &["incidents list", "incident + alerts"]
+        ),
+    );
     let requests = server.requests();
     let mut by_status: HashMap<u16, usize> = HashMap::new();
-    let mut by_api: HashMap<&str, usize> = HashMap::new();
     for request in &requests {
         *by_status.entry(request.status).or_default() += 1;
+    }
+    let mut by_status: Vec<_> = by_status.into_iter().collect();
+    by_status.sort();
+    println!(
+        "in all:    {} requests in {:.1} s (changes made until 20 s, polls every 1 s); by API {:?}; by status {:?}",
+        requests.len(),
+        elapsed.as_secs_f64(),
+        by_api(&server),
+        by_status
+    );
+}
+
+/// Requests so far by API.
+fn by_api(server: &DefenderApi) -> HashMap<&'static str, usize> {
+    let mut counts = HashMap::new();
+    for request in server.requests() {
         let api = if request.target.contains("oauth2") {
             "token"
         } else if request.target.starts_with("/v1.0/security/alerts_v2") {
@@ -150,102 +207,16 @@ fn main() {
         } else {
             "other"
         };
-        *by_api.entry(api).or_default() += 1;
+        *counts.entry(api).or_default() += 1;
     }
-    let mut by_status: Vec<_> = by_status.into_iter().collect();
-    by_status.sort();
-    println!(
-        "alerts:    {:>6} of {:>6} versions delivered, {} twice; the {} seeded changes all delivered after {}",
-        alert_versions.len() - alerts.missing(&alert_versions),
-        alert_versions.len(),
-        alerts.repeated(),
-        scale.alerts,
-        seeds_done.map_or_else(
-            || "never".to_string(),
-            |t| format!("{:.1} s", t.as_secs_f64())
-        ),
-    );
-    println!(
-        "incidents: {:>6} of {:>6} versions delivered, {} twice",
-        incident_versions.len() - incidents.missing(&incident_versions),
-        incident_versions.len(),
-        incidents.repeated(),
-    );
-    println!(
-        "requests:  {} in {:.1} s; by API {:?}; by status {:?}",
-        requests.len(),
-        elapsed.as_secs_f64(),
-        by_api,
-        by_status
-    );
+    counts
 }
-
-/// `(id, last-update time)`: one version of an item.
-type Version = (String, String);
 
 fn histories(server: &DefenderApi) -> (Vec<Version>, Vec<Version>) {
     (
         server.with(Kind::GraphAlerts, |c| c.history().to_vec()),
         server.with(Kind::GraphIncidents, |c| c.history().to_vec()),
     )
-}
-
-/// The versions a file sink wrote so far, read incrementally.
-struct Delivered {
-    path: std::path::PathBuf,
-    offset: u64,
-    id: &'static str,
-    counts: HashMap<Version, usize>,
-}
-
-impl Delivered {
-    fn new(path: std::path::PathBuf, id: &'static str) -> Self {
-        Self {
-            path,
-            offset: 0,
-            id,
-            counts: HashMap::new(),
-        }
-    }
-
-    fn read(&mut self) {
-        let Ok(mut file) = std::fs::File::open(&self.path) else {
-            return;
-        };
-        if file.seek(std::io::SeekFrom::Start(self.offset)).is_err() {
-            return;
-        }
-        let mut reader = std::io::BufReader::new(file);
-        let mut line = String::new();
-        while let Ok(read) = reader.read_line(&mut line) {
-            if read == 0 || !line.ends_with('\n') {
-                break;
-            }
-            self.offset += read as u64;
-            if let Ok(value) = serde_json::from_str::<Value>(&line) {
-                let key = (
-                    value[self.id].as_str().unwrap_or_default().to_string(),
-                    value["lastUpdateDateTime"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                );
-                *self.counts.entry(key).or_default() += 1;
-            }
-            line.clear();
-        }
-    }
-
-    fn missing(&self, versions: &[Version]) -> usize {
-        versions
-            .iter()
-            .filter(|key| !self.counts.contains_key(*key))
-            .count()
-    }
-
-    fn repeated(&self) -> usize {
-        self.counts.values().filter(|count| **count > 1).count()
-    }
 }
 
 fn env_number(name: &str, default: usize) -> usize {

@@ -5,12 +5,16 @@
 //! |---|---|
 //! | 2xx | the body |
 //! | 401 | the token is dropped and renewed, and the call made once more; a second 401 is refused |
-//! | 429 | every call of the app waits `Retry-After` (or the backoff when there is none), then again |
-//! | 408, 5xx, no answer | backoff with jitter (at least `Retry-After`), then again |
+//! | 429 | every call of the app waits `Retry-After` (or the wait the answer's message names, or the end of the quota's cycle, or the backoff), then again |
+//! | 408, 5xx, no answer | backoff with jitter (at least `Retry-After`), then again; after [`CallContext::give_up_after`] of these in a row, [`ApiError::Unavailable`] |
 //! | other 4xx | [`ApiError::Refused`] with the service's `error.code` and `error.message` |
 //! | token refused | [`ApiError::Auth`]: wrong credentials are not retried |
 //!
-//! Waiting ends early, with [`ApiError::Stopped`], when the component is told to stop.
+//! A sink retries until the call works (`give_up_after: None`): what it holds is not acknowledged
+//! until then. A polling source gives up after a few attempts and decides what to do about a
+//! request that keeps failing the same way (a smaller page, the next poll), so that one bad
+//! request cannot hold it forever without a word. Waiting ends early, with
+//! [`ApiError::Stopped`], when the component is told to stop.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +45,17 @@ pub enum ApiError {
         /// The service's `error.message`, or the start of the body.
         message: String,
     },
+    /// The service failed the request every time it was tried (5xx, timeouts, no answer).
+    #[error("failed {attempts} times in a row, the last time with {last}")]
+    Unavailable {
+        /// Attempts made.
+        attempts: u32,
+        /// The HTTP status of the last attempt, if it got an answer.
+        status: Option<u16>,
+        /// What the last attempt got: the status with the service's code and message, or why
+        /// there was no answer.
+        last: String,
+    },
     /// The component stopped while waiting.
     #[error("stopped")]
     Stopped,
@@ -53,6 +68,9 @@ pub struct CallContext<'a> {
     pub metrics: &'a ComponentMetrics,
     /// Its shutdown.
     pub shutdown: &'a CancellationToken,
+    /// Give up with [`ApiError::Unavailable`] after this many failed attempts in a row (5xx,
+    /// 408, no answer); `None` to retry until the call works or the component stops.
+    pub give_up_after: Option<u32>,
 }
 
 /// A client of one service for one app.
@@ -65,6 +83,7 @@ pub struct ApiClient {
     budget: Arc<CallBudget>,
     component: Arc<str>,
     user_agent: String,
+    quota_cycle: Option<Duration>,
 }
 
 impl ApiClient {
@@ -95,7 +114,15 @@ impl ApiClient {
             budget,
             component,
             user_agent,
+            quota_cycle: None,
         }
+    }
+
+    /// The service blocks an app for the rest of a fixed cycle when its allocation is spent
+    /// (advanced hunting: 15 minutes), so a 429 that names no wait waits for the cycle's end.
+    pub fn with_quota_cycle(mut self, cycle: Duration) -> Self {
+        self.quota_cycle = Some(cycle);
+        self
     }
 
     /// `base` + `path`.
@@ -129,7 +156,8 @@ impl ApiClient {
         })
     }
 
-    /// Sends a request until it works, is refused, or the component stops; the 2xx body.
+    /// Sends a request until it works, is refused, keeps failing (see
+    /// [`CallContext::give_up_after`]), or the component stops; the 2xx body.
     pub async fn call(
         &self,
         method: Method,
@@ -139,7 +167,9 @@ impl ApiClient {
     ) -> Result<bytes::Bytes, ApiError> {
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
         let mut renewed = false;
+        let mut failures = 0u32;
         let path = url.path();
+        let graph = self.resource.contains("graph");
         loop {
             let waited = self
                 .budget
@@ -164,22 +194,42 @@ impl ApiClient {
                 .header("authorization", token.header())
                 .header("user-agent", &self.user_agent)
                 .header("accept", "application/json");
+            if graph {
+                // Evolvable enums come back as `unknownFutureValue` without it.
+                request = request.header("prefer", "include-unknown-enum-members");
+            }
             if let Some(body) = body {
                 request = request
-                    .header("content-type", "application/json")
+                    .header("content-type", "application/json; charset=utf-8")
                     .body(body.to_string());
             }
             let response = tokio::select! {
                 response = request.send() => response,
                 () = cx.shutdown.cancelled() => return Err(ApiError::Stopped),
             };
+            let failed = |last: String, status: Option<u16>, attempts: u32| {
+                cx.metrics.error(
+                    if status.is_some() {
+                        "server_error"
+                    } else {
+                        "request_failed"
+                    },
+                    &format_args!("{method} {path}: {last}"),
+                );
+                ApiError::Unavailable {
+                    attempts,
+                    status,
+                    last,
+                }
+            };
             let response = match response {
                 Ok(response) => response,
                 Err(error) => {
-                    cx.metrics.error(
-                        "request_failed",
-                        &format_args!("{method} {path} failed: {}", describe_error(error)),
-                    );
+                    failures += 1;
+                    let unavailable = failed(describe_error(error), None, failures);
+                    if cx.give_up_after.is_some_and(|limit| failures >= limit) {
+                        return Err(unavailable);
+                    }
                     self.wait(None, &mut backoff, cx).await?;
                     continue;
                 }
@@ -193,13 +243,15 @@ impl ApiClient {
             let bytes = match response.bytes().await {
                 Ok(bytes) => bytes,
                 Err(error) => {
-                    cx.metrics.error(
-                        "request_failed",
-                        &format_args!(
-                            "{method} {path}: reading the answer failed: {}",
-                            describe_error(error)
-                        ),
+                    failures += 1;
+                    let unavailable = failed(
+                        format!("reading the answer failed: {}", describe_error(error)),
+                        None,
+                        failures,
                     );
+                    if cx.give_up_after.is_some_and(|limit| failures >= limit) {
+                        return Err(unavailable);
+                    }
                     self.wait(None, &mut backoff, cx).await?;
                     continue;
                 }
@@ -215,19 +267,29 @@ impl ApiClient {
                     );
                 }
                 429 => {
-                    let delay = retry_after.unwrap_or_else(|| backoff.next_delay());
+                    let delay = retry_after
+                        .or_else(|| wait_named_in(&bytes))
+                        .or_else(|| self.quota_cycle.map(until_cycle_end))
+                        .unwrap_or_else(|| backoff.next_delay());
                     self.budget.pause(delay);
                     cx.metrics.throttled("retry_after", delay);
+                    let (code, message) = error_of(&bytes);
                     tracing::warn!(
                         component = %self.component,
-                        "{method} {path}: throttled (429), waiting {delay:?} before any call"
+                        "{method} {path}: throttled (429 {code}: {message}), waiting {delay:?} before any call"
                     );
                 }
                 408 | 500..=599 => {
-                    cx.metrics.error(
-                        "server_error",
-                        &format_args!("{method} {path}: HTTP {status}; retrying"),
+                    failures += 1;
+                    let (code, message) = error_of(&bytes);
+                    let unavailable = failed(
+                        format!("HTTP {status} {code}: {message}"),
+                        Some(status),
+                        failures,
                     );
+                    if cx.give_up_after.is_some_and(|limit| failures >= limit) {
+                        return Err(unavailable);
+                    }
                     self.wait(retry_after, &mut backoff, cx).await?;
                 }
                 _ => {
@@ -256,6 +318,36 @@ impl ApiClient {
     }
 }
 
+/// The wait a throttled answer's message names: advanced hunting's "You can run queries again
+/// in 00:04:12." (the portal's wording, `hh:mm:ss`).
+fn wait_named_in(body: &[u8]) -> Option<Duration> {
+    let (_, message) = error_of(body);
+    let after = &message[message.find("again in ")? + "again in ".len()..];
+    let clock: String = after
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ':')
+        .collect();
+    let parts: Vec<u64> = clock
+        .split(':')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let [hours, minutes, seconds] = parts[..] else {
+        return None;
+    };
+    Some(Duration::from_secs(hours * 3600 + minutes * 60 + seconds))
+}
+
+/// The time left until the current `cycle` of the wall clock ends (cycles start on the hour).
+fn until_cycle_end(cycle: Duration) -> Duration {
+    let cycle = cycle.as_millis().max(1);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis());
+    let left = cycle - now % cycle;
+    Duration::from_millis(u64::try_from(left).unwrap_or(u64::MAX))
+}
+
 /// `error.code` and `error.message` of an OData error body, or the start of the body.
 pub fn error_of(body: &[u8]) -> (String, String) {
     if let Ok(value) = serde_json::from_slice::<Value>(body)
@@ -272,4 +364,23 @@ pub fn error_of(body: &[u8]) -> (String, String) {
     }
     let text = String::from_utf8_lossy(body);
     (String::new(), text.chars().take(200).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_throttled_answer_can_name_its_wait() {
+        let body = br#"{"error":{"code":"TooManyRequests","message":"You have exceeded processing resources allocated to this tenant. You can run queries again in 00:04:12."}}"#;
+        assert_eq!(wait_named_in(body), Some(Duration::from_secs(252)));
+        assert_eq!(
+            wait_named_in(
+                br#"{"error":{"code":"TooManyRequests","message":"Please retry again later."}}"#
+            ),
+            None
+        );
+        let left = until_cycle_end(Duration::from_secs(900));
+        assert!(left > Duration::ZERO && left <= Duration::from_secs(900));
+    }
 }

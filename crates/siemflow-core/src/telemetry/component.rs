@@ -207,6 +207,52 @@ impl ComponentMetrics {
             .set(at);
     }
 
+    /// A polling source completed a poll: `source_poll_age_seconds` counts from now. Call it
+    /// once at start too, so that a source that never completes one shows its age growing.
+    pub fn poll_completed(&self) {
+        self.age(&self.telemetry.families.poll_age)
+            .set(SystemTime::now());
+    }
+
+    /// The component has lasting trouble (`reason`, a short label; `message`, the last error
+    /// with the failing request and the answer). It shows in `/health` and as
+    /// `siemflow_component_degraded` 1 until [`recovered`](Self::recovered); logged as a warning
+    /// when it starts.
+    pub fn degraded(&self, reason: &str, message: &dyn std::fmt::Display) {
+        let gauge: Gauge = self.telemetry.series.get(
+            &self.labels.pipeline,
+            &self.telemetry.families.degraded,
+            &self.labels,
+        );
+        if gauge.set(1) == 0 {
+            tracing::warn!(reason, "degraded: {message}");
+        }
+        self.telemetry.degradations.set(
+            &self.labels.pipeline,
+            &self.labels.component_id,
+            reason,
+            message.to_string(),
+        );
+    }
+
+    /// The trouble reported with [`degraded`](Self::degraded) is over (logged when there was
+    /// some).
+    pub fn recovered(&self) {
+        let gauge: Gauge = self.telemetry.series.get(
+            &self.labels.pipeline,
+            &self.telemetry.families.degraded,
+            &self.labels,
+        );
+        gauge.set(0);
+        if self
+            .telemetry
+            .degradations
+            .clear(&self.labels.pipeline, &self.labels.component_id)
+        {
+            tracing::info!("recovered");
+        }
+    }
+
     /// How many bytes the source's input holds beyond what it has read (blobs: listed sizes minus
     /// read offsets).
     pub fn lag_bytes(&self, bytes: i64) {

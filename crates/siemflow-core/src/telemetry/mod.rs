@@ -8,6 +8,7 @@
 
 mod age;
 mod component;
+mod degradation;
 mod pipeline;
 mod series;
 
@@ -21,9 +22,11 @@ use prometheus_client::registry::Registry;
 
 pub use age::Age;
 pub use component::{ComponentLabels, ComponentMetrics, MetricsSnapshot, body_bytes, reason_kind};
+pub use degradation::Degradation;
 pub use pipeline::PipelineMetrics;
 
 use component::{PartitionLabels, ReasonLabels};
+use degradation::Degradations;
 use pipeline::{PipelineLabels, ReloadLabels, StateLabels};
 use series::Series;
 
@@ -45,6 +48,8 @@ struct Families {
     pending_events: Family<ComponentLabels, Gauge>,
     checkpoint_age: Family<ComponentLabels, Age>,
     high_water_mark_age: Family<ComponentLabels, Age>,
+    poll_age: Family<ComponentLabels, Age>,
+    degraded: Family<ComponentLabels, Gauge>,
     lag_bytes: Family<ComponentLabels, Gauge>,
     lag_events: Family<PartitionLabels, Gauge>,
     processing_seconds: Family<ComponentLabels, Counter<f64, AtomicU64>>,
@@ -59,6 +64,7 @@ pub struct Telemetry {
     registry: Arc<Mutex<Registry>>,
     families: Families,
     series: Series,
+    degradations: Degradations,
 }
 
 impl Default for Telemetry {
@@ -146,6 +152,16 @@ impl Telemetry {
             f.high_water_mark_age,
         );
         r.register(
+            "source_poll_age_seconds",
+            "Seconds since a polling source last completed a poll (every page read, every event acknowledged), or since it started",
+            f.poll_age,
+        );
+        r.register(
+            "component_degraded",
+            "1 while a component reports lasting trouble (shown with its reason in /health), else 0",
+            f.degraded,
+        );
+        r.register(
             "source_lag_bytes",
             "Bytes the source's input held beyond what it had read, at the start of its last poll",
             f.lag_bytes,
@@ -179,6 +195,7 @@ impl Telemetry {
             registry: Arc::new(Mutex::new(registry)),
             families,
             series: Series::default(),
+            degradations: Degradations::default(),
         }
     }
 
@@ -196,6 +213,17 @@ impl Telemetry {
     /// Handles it still holds keep counting into series nobody scrapes.
     pub fn forget_pipeline(&self, id: &str) {
         self.series.forget(id);
+        self.degradations.forget(id);
+    }
+
+    /// The components of pipeline `id` that report lasting trouble now.
+    pub fn degradations(&self, id: &str) -> Vec<Degradation> {
+        self.degradations.of(id)
+    }
+
+    /// A pipeline starts (again) with new components: what the old ones reported is over.
+    pub fn pipeline_started(&self, id: &str) {
+        self.degradations.forget(id);
     }
 
     /// The Prometheus text exposition of every metric.

@@ -123,6 +123,8 @@ impl Default for DefenderApiOptions {
 pub struct RequestRecord {
     /// When it arrived.
     pub at: Instant,
+    /// When it was answered.
+    pub answered: Instant,
     /// `GET`, `PATCH`, `POST`.
     pub method: String,
     /// Path and query.
@@ -137,15 +139,29 @@ pub struct RequestRecord {
     pub body: Option<Value>,
 }
 
-#[derive(Debug)]
+/// A rule that fails the API requests it matches (path and query, decoded), the same way every
+/// time: `Some((status, code, message))`.
+pub type FailureRule = Box<dyn Fn(&str) -> Option<(u16, &'static str, String)> + Send>;
+
 struct State {
     options: DefenderApiOptions,
+    failing: Option<FailureRule>,
     dice: Dice,
     identity: Identity,
     collections: HashMap<Kind, Collection>,
     hunting: Hunting,
     requests: Vec<RequestRecord>,
     calls: HashMap<String, VecDeque<Instant>>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("options", &self.options)
+            .field("failing", &self.failing.is_some())
+            .field("requests", &self.requests.len())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -204,6 +220,7 @@ impl DefenderApi {
         .collect();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
+                failing: None,
                 dice: Dice::new(options.faults.seed),
                 hunting: Hunting::new(options.hunting.clone()),
                 options,
@@ -301,6 +318,12 @@ impl DefenderApi {
         }
     }
 
+    /// Fails every API request that `rule` matches (given the path and decoded query), until
+    /// replaced by `None`: a request that fails the same way however often it is sent.
+    pub fn set_failing(&self, rule: Option<FailureRule>) {
+        self.shared.state().failing = rule;
+    }
+
     /// Replaces the faults (the draws go on from where they were).
     pub fn set_faults(&self, faults: Faults) {
         self.shared.state().options.faults = faults;
@@ -365,6 +388,7 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Answer {
     };
     let mut record = RequestRecord {
         at: Instant::now(),
+        answered: Instant::now(),
         method: method.to_string(),
         target,
         client_id: None,
@@ -401,6 +425,7 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Answer {
             .and_then(|value| value.parse().ok())
             .map(Duration::from_secs);
     }
+    record.answered = Instant::now();
     shared.state().requests.push(record);
     answer
 }
@@ -480,6 +505,14 @@ fn route(
     record.client_id = Some(client_id.clone());
     if let Some(wait) = state.quota_exceeded(&client_id) {
         return Ok(throttled(wait, graph));
+    }
+    if let Some(rule) = &state.failing {
+        let decoded: Vec<String> = url::form_urlencoded::parse(raw_query.as_bytes())
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        if let Some((status, code, message)) = rule(&format!("{path}?{}", decoded.join("&"))) {
+            return Ok(error(status, code, &message, graph));
+        }
     }
     let faults = state.options.faults.clone();
     if faults.throttle_rate > 0.0 && state.dice.draw() < faults.throttle_rate {
@@ -652,6 +685,7 @@ async fn token(shared: &Shared, request: Request<Incoming>, tenant: &str, v1: bo
         .token_request(tenant, v1, &form, basic, &endpoint, lifetime);
     state.requests.push(RequestRecord {
         at: Instant::now(),
+        answered: Instant::now(),
         method: "POST".into(),
         target: path,
         client_id: form.get("client_id").cloned(),

@@ -4,6 +4,9 @@
 //! client pages, made only to versions the server has already answered with, so that every
 //! version that ever existed could have been read by a correct client.
 
+use std::collections::HashMap;
+use std::io::{BufRead, Seek};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -213,6 +216,97 @@ impl Drop for Mutations {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// `(id, last-update time)`: one version of an item.
+pub type Version = (String, String);
+
+/// The versions a `file` sink has written so far (one JSON item per line), read incrementally
+/// so that a large output is read once however often it is looked at.
+#[derive(Debug)]
+pub struct DeliveredVersions {
+    path: PathBuf,
+    offset: u64,
+    id: &'static str,
+    time: &'static str,
+    counts: HashMap<Version, usize>,
+    /// The lines read so far, as JSON, when kept (see [`DeliveredVersions::keeping`]).
+    pub kept: Vec<Value>,
+    keep: bool,
+}
+
+impl DeliveredVersions {
+    /// Versions in `path`, identified by the properties `id` and `time`.
+    pub fn new(path: PathBuf, id: &'static str, time: &'static str) -> Self {
+        Self {
+            path,
+            offset: 0,
+            id,
+            time,
+            counts: HashMap::new(),
+            kept: Vec::new(),
+            keep: false,
+        }
+    }
+
+    /// Also keeps every line read, for checks beyond the versions.
+    pub fn keeping(mut self) -> Self {
+        self.keep = true;
+        self
+    }
+
+    /// Reads what was written since the last call.
+    pub fn read(&mut self) -> &mut Self {
+        let Ok(mut file) = std::fs::File::open(&self.path) else {
+            return self;
+        };
+        if file.seek(std::io::SeekFrom::Start(self.offset)).is_err() {
+            return self;
+        }
+        let mut reader = std::io::BufReader::new(file);
+        let mut line = String::new();
+        while let Ok(read) = reader.read_line(&mut line) {
+            if read == 0 || !line.ends_with('\n') {
+                break;
+            }
+            self.offset += read as u64;
+            if let Ok(value) = serde_json::from_str::<Value>(&line) {
+                let id = match &value[self.id] {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                let time = value[self.time].as_str().unwrap_or_default().to_string();
+                *self.counts.entry((id, time)).or_default() += 1;
+                if self.keep {
+                    self.kept.push(value);
+                }
+            }
+            line.clear();
+        }
+        self
+    }
+
+    /// How many times each version came.
+    pub fn counts(&self) -> &HashMap<Version, usize> {
+        &self.counts
+    }
+
+    /// How many of `versions` have not come.
+    pub fn missing(&self, versions: &[Version]) -> usize {
+        versions
+            .iter()
+            .filter(|key| !self.counts.contains_key(*key))
+            .count()
+    }
+
+    /// Versions that came more than once.
+    pub fn repeated(&self) -> Vec<&Version> {
+        self.counts
+            .iter()
+            .filter(|(_, count)| **count > 1)
+            .map(|(version, _)| version)
+            .collect()
     }
 }
 

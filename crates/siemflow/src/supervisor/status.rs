@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use serde::Serialize;
-use siemflow_core::telemetry::Telemetry;
+use siemflow_core::telemetry::{Degradation, Telemetry};
 
 /// Where a pipeline is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -43,6 +43,9 @@ impl State {
 /// One pipeline, as `/health` shows it.
 #[derive(Clone, Debug, Serialize)]
 pub struct PipelineStatus {
+    /// `ok`, `degraded` (running, but a component reports lasting trouble: see `degraded`) or
+    /// `failing` (the pipeline failed).
+    pub status: &'static str,
     /// Current state.
     pub state: State,
     /// The pipeline file.
@@ -57,12 +60,15 @@ pub struct PipelineStatus {
     /// Why the newest version of its file was refused; the running version is the previous one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused_change: Option<String>,
+    /// Its components with lasting trouble: which, why, the last error, since when.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub degraded: Vec<Degradation>,
 }
 
 /// The `/health` body.
 #[derive(Clone, Debug, Serialize)]
 pub struct Health {
-    /// `ok`, or `failing` when any pipeline failed.
+    /// `failing` when any pipeline failed, else `degraded` when any pipeline is, else `ok`.
     pub status: &'static str,
     /// By pipeline id.
     pub pipelines: BTreeMap<String, PipelineStatus>,
@@ -71,9 +77,10 @@ pub struct Health {
 }
 
 impl Health {
-    /// True when no pipeline is failing.
+    /// True when no pipeline is failing (a degraded one still runs and delivers what it can:
+    /// restarting the process would not help it, so `/health` answers 200 for it).
     pub fn is_healthy(&self) -> bool {
-        self.status == "ok"
+        self.status != "failing"
     }
 }
 
@@ -121,12 +128,14 @@ impl Statuses {
             .pipelines
             .entry(id.to_string())
             .or_insert_with(|| PipelineStatus {
+                status: "ok",
                 state,
                 file: file.to_path_buf(),
                 since: now(),
                 restarts: 0,
                 error: None,
                 refused_change: None,
+                degraded: Vec::new(),
             });
         if entry.state != state {
             entry.since = now();
@@ -189,13 +198,30 @@ impl Statuses {
                 .all(|p| matches!(p.state, State::Running | State::Finished))
     }
 
-    /// A copy for `/health`.
+    /// A copy for `/health`, with what each pipeline's components report now.
     pub fn health(&self) -> Health {
         let inner = self.lock();
-        let failing = inner.pipelines.values().any(|p| p.state == State::Failed);
+        let mut pipelines = inner.pipelines.clone();
+        for (id, pipeline) in &mut pipelines {
+            if pipeline.state == State::Running {
+                pipeline.degraded = self.telemetry.degradations(id);
+            }
+            pipeline.status = match pipeline.state {
+                State::Failed => "failing",
+                _ if !pipeline.degraded.is_empty() => "degraded",
+                _ => "ok",
+            };
+        }
+        let status = if pipelines.values().any(|p| p.status == "failing") {
+            "failing"
+        } else if pipelines.values().any(|p| p.status == "degraded") {
+            "degraded"
+        } else {
+            "ok"
+        };
         Health {
-            status: if failing { "failing" } else { "ok" },
-            pipelines: inner.pipelines.clone(),
+            status,
+            pipelines,
             refused_files: inner.refused_files.clone(),
         }
     }
@@ -224,5 +250,32 @@ mod tests {
         statuses.set("a", file, State::Running, Some("ignored".into()));
         assert!(statuses.health().is_healthy());
         assert_eq!(statuses.health().pipelines["a"].error, None);
+    }
+
+    #[test]
+    fn a_degraded_component_shows_without_failing_the_process() {
+        let telemetry = Telemetry::new();
+        let statuses = Statuses::new(telemetry.clone());
+        let file = Path::new("tenants/a.yaml");
+        statuses.set("a", file, State::Running, None);
+        statuses.set("b", file, State::Running, None);
+        let source = telemetry.component(siemflow_core::telemetry::ComponentLabels {
+            pipeline: "a".into(),
+            component_id: "alerts".into(),
+            component_kind: "source".into(),
+            component_type: "defender_alerts".into(),
+        });
+        source.degraded("poll_stalled", &"GET /v1.0/security/alerts_v2: HTTP 400");
+        let health = statuses.health();
+        assert_eq!((health.status, health.is_healthy()), ("degraded", true));
+        assert_eq!(health.pipelines["a"].status, "degraded");
+        assert_eq!(health.pipelines["a"].degraded[0].component, "alerts");
+        assert_eq!(health.pipelines["a"].degraded[0].reason, "poll_stalled");
+        assert_eq!(health.pipelines["b"].status, "ok");
+        assert!(telemetry.encode().contains("siemflow_component_degraded{pipeline=\"a\",component_id=\"alerts\",component_kind=\"source\",component_type=\"defender_alerts\"} 1"));
+        source.recovered();
+        let health = statuses.health();
+        assert_eq!(health.status, "ok");
+        assert!(health.pipelines["a"].degraded.is_empty());
     }
 }

@@ -35,6 +35,8 @@ pub struct Component {
     pub high_water_mark_age: Option<f64>,
     /// Sources: how old the stored checkpoint is.
     pub checkpoint_age: Option<f64>,
+    /// Whether it reports lasting trouble (`siemflow_component_degraded`).
+    pub degraded: bool,
 }
 
 /// Every component's figures, and each pipeline's state, at one moment.
@@ -103,6 +105,7 @@ impl Reading {
                 "source_lag_bytes" => add(&mut component.lag_bytes),
                 "source_high_water_mark_age_seconds" => add(&mut component.high_water_mark_age),
                 "source_checkpoint_age_seconds" => add(&mut component.checkpoint_age),
+                "component_degraded" => component.degraded |= value > 0.0,
                 _ => {}
             }
         }

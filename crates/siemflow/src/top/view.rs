@@ -50,7 +50,11 @@ impl Table {
                 };
                 Line {
                     key: key.clone(),
-                    state: now.pipelines.get(&key.0).cloned().unwrap_or_default(),
+                    state: if component.degraded {
+                        "degraded".into()
+                    } else {
+                        now.pipelines.get(&key.0).cloned().unwrap_or_default()
+                    },
                     kind: component.kind.clone(),
                     kind_type: component.kind_type.clone(),
                     in_rate: rate(component.received, earlier.received),
@@ -180,6 +184,18 @@ mod tests {
         assert_eq!(table.lines[0].state, "running");
         let restarted = Table::between(&reading(start, 500.0), &reading(later, 40.0));
         assert_eq!(restarted.lines[0].out_rate, 20.0);
+    }
+
+    #[test]
+    fn a_degraded_component_says_so_in_the_state_column() {
+        let start = Instant::now();
+        let text = "# TYPE siemflow_component_degraded gauge\n\
+             siemflow_component_degraded{pipeline=\"contoso\",component_id=\"out\",component_kind=\"sink\",component_type=\"file\"} 1\n\
+             # TYPE siemflow_pipeline_state gauge\n\
+             siemflow_pipeline_state{pipeline=\"contoso\",state=\"running\"} 1\n";
+        let degraded = Reading::parse(text, start).unwrap();
+        let table = Table::between(&reading(start, 0.0), &degraded);
+        assert_eq!(table.lines[0].state, "degraded");
     }
 
     #[test]

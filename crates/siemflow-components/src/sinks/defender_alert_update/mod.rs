@@ -91,6 +91,7 @@ impl SinkConfig for DefenderAlertUpdateConfig {
             let call = CallContext {
                 metrics: &component.metrics,
                 shutdown: &never,
+                give_up_after: None,
             };
             while let Some(batch) = input.recv().await {
                 for event in batch {
@@ -194,6 +195,11 @@ impl Writer {
         match error {
             ApiError::Auth(error) => Failure::Fatal(error.to_string()),
             ApiError::Stopped => Failure::Fatal("stopped".into()),
+            // Not given up on by this sink (`give_up_after: None`); should it happen, the event
+            // is not acknowledged and the sink stops rather than drop the decision.
+            unavailable @ ApiError::Unavailable { .. } => {
+                Failure::Fatal(format!("updating alert {}: {unavailable}", triage.id))
+            }
             ApiError::Refused {
                 status: 404,
                 code,

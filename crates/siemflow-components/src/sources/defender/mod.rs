@@ -1,19 +1,22 @@
 //! `type: defender_alerts` and `type: defender_incidents`: alerts and incidents pulled from the
 //! Defender and Graph REST APIs, each change an event.
 //!
-//! Both poll the same way ([`poll`]): every `interval`, list the items whose last update is at
-//! or after the high-water mark minus `overlap` (`start_time` before the first poll), following
-//! `@odata.nextLink` and falling back to `$skip` when a full page has none; each item whose
-//! change (`id` + last-update time) was not delivered before becomes an event with that change's
-//! stable id; the mark and the delivered changes are stored ([`state`]) once acknowledged.
+//! Both poll the same way ([`poll`]): every `interval`, walk the items whose last update is at
+//! or after the high-water mark minus `overlap` (`start_time` before the first poll) page by page
+//! ([`paging`]: by time on Graph, which cannot page deep; by offset on Defender for Endpoint and
+//! XDR); each item whose change (`id` + last-update time) was not delivered before becomes an
+//! event with that change's stable id; the mark and the delivered changes are stored ([`state`])
+//! once acknowledged.
 //!
 //! | `type` | `api` | calls |
 //! |---|---|---|
 //! | `defender_alerts` | `graph` (default) | `GET /v1.0/security/alerts_v2` |
 //! | `defender_alerts` | `mde` | `GET /api/alerts?$expand=evidence` |
-//! | `defender_incidents` | `graph` (default) | `GET /v1.0/security/incidents?$expand=alerts` |
+//! | `defender_incidents` | `graph` (default) | `GET /v1.0/security/incidents`, and per changed incident `GET /v1.0/security/incidents/{id}?$expand=alerts` ([`incident_alerts`]) |
 //! | `defender_incidents` | `xdr` | `GET /api/incidents` |
 
+pub mod incident_alerts;
+pub mod paging;
 pub mod poll;
 pub mod state;
 
@@ -115,9 +118,13 @@ pub struct PollConfig {
     /// late (default `5m`). Re-read changes already delivered are dropped.
     #[serde(default = "default_overlap", with = "duration")]
     pub overlap: Duration,
-    /// Items per page (`$top`; default 500, at most the API's page size).
+    /// Items per page (`$top`; default the API's page size up to 1,000; never more than it).
     #[serde(default)]
     pub page_size: Option<usize>,
+    /// Whether incident events carry their alerts (`defender_incidents` only; default `true`).
+    /// Graph: one more request per changed incident.
+    #[serde(default)]
+    pub include_alerts: Option<bool>,
     /// Events per batch sent downstream (default 500).
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
@@ -152,6 +159,9 @@ impl PollConfig {
         if self.batch_size == 0 {
             return Err("`batch_size` must be more than 0".into());
         }
+        if self.include_alerts.is_some() && api.event_type() != "Incident" {
+            return Err("`include_alerts` is an option of `defender_incidents`".into());
+        }
         Ok(())
     }
 
@@ -174,8 +184,12 @@ impl PollConfig {
                 .start(SystemTime::now())
                 .map_err(ComponentError::Config)?,
             overlap: self.overlap,
-            page_size: self.page_size.unwrap_or(500).min(api.max_page()),
+            page_size: self
+                .page_size
+                .unwrap_or_else(|| api.default_page())
+                .min(api.max_page()),
             batch_size: self.batch_size,
+            include_alerts: self.include_alerts.unwrap_or(true),
         };
         Ok(Box::pin(poll::run(client, settings, cx)))
     }
@@ -227,5 +241,17 @@ mod tests {
         let bad: DefenderIncidentsConfig =
             parse("{tenant_id: t, client_id: c, client_secret: s, start_time: yesterday}").unwrap();
         assert!(bad.check().unwrap_err().contains("start_time"));
+        let capped: DefenderAlertsConfig =
+            parse("{tenant_id: t, client_id: c, client_secret: s, page_size: 2000}").unwrap();
+        assert!(
+            capped.check().unwrap_err().contains("between 1 and 1000"),
+            "Graph clamps alerts_v2 to 1,000: a larger page would look like the last one"
+        );
+        let graph: DefenderIncidentsConfig =
+            parse("{tenant_id: t, client_id: c, client_secret: s, page_size: 51}").unwrap();
+        assert!(graph.check().unwrap_err().contains("between 1 and 50"));
+        let misplaced: DefenderAlertsConfig =
+            parse("{tenant_id: t, client_id: c, client_secret: s, include_alerts: false}").unwrap();
+        assert!(misplaced.check().unwrap_err().contains("include_alerts"));
     }
 }

@@ -1,32 +1,36 @@
 //! One Defender polling source at work: poll, send, wait for acknowledgement, store, sleep.
 //!
-//! A poll is done when its last page is read and every event it sent is acknowledged; only then
-//! does the high-water mark move (to the latest last-update time the poll saw). Each delivered
-//! change is remembered as soon as it is acknowledged, so a poll cut short (a stop, a refused
-//! page, an undelivered batch) is simply done again from the same mark without re-sending what
-//! got through.
+//! A poll walks the changes from the high-water mark minus the overlap up to the poll's start
+//! ([`paging`](super::paging): by time on Graph, by offset on Defender for Endpoint and XDR).
+//! Each change whose `(id, last update)` was not delivered before becomes an event with that
+//! change's stable id; with `include_alerts`, a Graph incident change carries its alerts
+//! ([`incident_alerts`](super::incident_alerts)). A poll is done when its last page is read
+//! and every event it sent is acknowledged; only then does the high-water mark move (to the
+//! latest last-update time the poll saw). Each delivered change is remembered as soon as it is
+//! acknowledged, so a poll cut short (a stop, a refused page, an undelivered batch) is simply
+//! done again from the same mark without re-sending what got through.
 //!
-//! Paging: `@odata.nextLink` while there is one (only to the API's own scheme, host and port:
-//! the bearer token goes with it); a full page without one (the Graph `alerts_v2` known issue)
-//! goes on with `$skip` at the number of items read so far. A poll that reads the same change
-//! twice (items shifting between pages) sends it once.
+//! A cursor that cannot move shows: every failed poll is logged with the request and
+//! Microsoft's answer and counted in `siemflow_component_errors_total`;
+//! `siemflow_source_poll_age_seconds` counts from the last completed poll; and once no poll has
+//! completed for three intervals the source is reported degraded (`/health`,
+//! `siemflow_component_degraded`) until one does.
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use reqwest::{Method, Url};
-use serde::Deserialize;
-use serde_json::Value;
-use serde_json::value::RawValue;
+use futures::StreamExt;
 use siemflow_core::checkpoint;
 use siemflow_core::component::{ComponentContext, ComponentError, SourceContext, SourceSender};
 use siemflow_core::dead_letter::DeadLetter;
 use siemflow_core::event::{BatchNotifier, BatchStatusReceiver, Event, EventId, EventMetadata};
 use tokio_util::sync::CancellationToken;
 
-use super::state::{PollState, change_key, filter_time, parse_time};
+use super::incident_alerts;
+use super::paging::{Entry, Item, PageError, PageProblem, Pager};
+use super::state::{PollState, change_key, parse_time};
 use crate::defender_api::client::{ApiClient, ApiError, CallContext};
 use crate::defender_api::endpoints::ListApi;
 
@@ -45,28 +49,19 @@ pub struct Settings {
     pub page_size: usize,
     /// Events per batch.
     pub batch_size: usize,
+    /// Whether incident events carry their alerts.
+    pub include_alerts: bool,
 }
 
-#[derive(Deserialize)]
-struct Page<'a> {
-    #[serde(borrow)]
-    value: Vec<&'a RawValue>,
-    #[serde(rename = "@odata.nextLink", default)]
-    next_link: Option<String>,
-}
+/// Failed attempts in a row after which a request is given up for this poll (about 8 s of
+/// backoff): the pager then asks for smaller pages, or the poll ends and says why.
+const GIVE_UP_AFTER: u32 = 5;
 
-/// The properties of an item the source tracks it by (the APIs name them differently).
-#[derive(Deserialize, Default)]
-struct Keys<'a> {
-    #[serde(default)]
-    id: Option<Value>,
-    #[serde(default, rename = "incidentId")]
-    incident_id: Option<Value>,
-    #[serde(default, borrow, rename = "lastUpdateTime")]
-    last_update_time: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default, borrow, rename = "lastUpdateDateTime")]
-    last_update_date_time: Option<std::borrow::Cow<'a, str>>,
-}
+/// Intervals without a completed poll after which the source reports itself degraded.
+const STALLED_INTERVALS: u32 = 3;
+
+/// Incidents whose alerts are read at the same time (within the app's call budget).
+const CONCURRENT_EXPANSIONS: usize = 4;
 
 /// Why a poll ended early.
 enum Cut {
@@ -74,8 +69,8 @@ enum Cut {
     Fatal(ComponentError),
     /// The source is stopping.
     Stopped,
-    /// This poll failed; the next one tries again.
-    Failed,
+    /// This poll failed (why: the request and the answer); the next one tries again.
+    Failed(String),
 }
 
 /// Runs the source until shutdown or a fatal error.
@@ -93,7 +88,7 @@ pub async fn run(
     let mut state: PollState = checkpoint::load(&path)
         .map_err(|error| ComponentError::io("cannot read the source's checkpoint", error))?
         .unwrap_or_default();
-    let mut poller = Poller {
+    let poller = Poller {
         client: &client,
         settings: &settings,
         component: &component,
@@ -101,6 +96,8 @@ pub async fn run(
         origin: component.origin(),
         event_type: Arc::from(settings.api.event_type()),
     };
+    component.metrics.poll_completed();
+    let mut last_completed = Instant::now();
     loop {
         let outcome = poller.poll(&mut out, &mut state).await;
         checkpoint::save(&path, &state)?;
@@ -109,7 +106,23 @@ pub async fn run(
             component.metrics.high_water_mark(mark);
         }
         match outcome {
-            Ok(()) | Err(Cut::Failed) => {}
+            Ok(()) => {
+                last_completed = Instant::now();
+                component.metrics.poll_completed();
+                component.metrics.recovered();
+            }
+            Err(Cut::Failed(why)) => {
+                let stalled = last_completed.elapsed();
+                if stalled >= settings.interval * STALLED_INTERVALS {
+                    component.metrics.degraded(
+                        "poll_stalled",
+                        &format_args!(
+                            "no poll has completed for {} s; the last one failed: {why}",
+                            stalled.as_secs()
+                        ),
+                    );
+                }
+            }
             Err(Cut::Stopped) => return Ok(()),
             Err(Cut::Fatal(error)) => return Err(error),
         }
@@ -152,74 +165,79 @@ impl Gathering {
     }
 }
 
+/// What one poll has seen so far.
+#[derive(Default)]
+struct Seen {
+    /// Change keys read in this poll (ties are read twice).
+    keys: HashSet<String>,
+    /// The latest last-update time read.
+    latest: Option<SystemTime>,
+}
+
 impl Poller<'_> {
-    async fn poll(&mut self, out: &mut SourceSender, state: &mut PollState) -> Result<(), Cut> {
+    async fn poll(&self, out: &mut SourceSender, state: &mut PollState) -> Result<(), Cut> {
         let since = state.since(self.settings.start, self.settings.overlap);
-        let first = self
-            .first_page(since)
+        let collection = self
+            .client
+            .url(self.settings.api.path())
             .map_err(|error| Cut::Fatal(ComponentError::Config(error)))?;
-        let mut url = first.clone();
-        let mut read = 0usize;
-        let mut seen_now: HashSet<String> = HashSet::new();
-        let mut latest: Option<SystemTime> = None;
+        let mut pager = Pager::new(
+            self.settings.api,
+            collection,
+            since,
+            SystemTime::now(),
+            self.settings.page_size,
+        );
+        let mut seen = Seen::default();
         let mut gathering = Gathering::new();
         let mut sent: Vec<Sent> = Vec::new();
         let mut cut = None;
         loop {
-            let body = match self
-                .client
-                .call(Method::GET, &url, None, self.call_context())
-                .await
-            {
-                Ok(body) => body,
+            let page = match pager.next(self.client, self.call_context()).await {
+                Ok(Some(page)) => page,
+                Ok(None) => break,
                 Err(error) => {
                     cut = Some(self.cut(error));
                     break;
                 }
             };
-            let page: Page<'_> = match serde_json::from_slice(&body) {
-                Ok(page) => page,
-                Err(error) => {
-                    self.component.metrics.error(
-                        "invalid_response",
-                        &format_args!(
-                            "GET {}: the answer is not an OData collection ({error}); this poll ends here",
-                            url.path()
-                        ),
-                    );
-                    cut = Some(Cut::Failed);
-                    break;
+            self.component
+                .metrics
+                .received(page.entries.len(), page.bytes);
+            let mut fresh = Vec::new();
+            for entry in page.entries {
+                match entry {
+                    Entry::Untracked(body) => self.untracked(&body),
+                    Entry::Tracked(item) => {
+                        if self.is_new(&item, state, &mut seen) {
+                            fresh.push(item);
+                        }
+                    }
                 }
-            };
-            let count = page.value.len();
-            read += count;
-            self.component.metrics.received(count, body.len());
-            for raw in page.value {
-                self.take(raw, state, &mut seen_now, &mut latest, &mut gathering);
+            }
+            let poller = self;
+            let mut completed = futures::stream::iter(fresh)
+                .map(|item| async move {
+                    let body = poller.complete(&item).await;
+                    (item, body)
+                })
+                .buffered(CONCURRENT_EXPANSIONS);
+            while let Some((item, body)) = completed.next().await {
+                let body = match body {
+                    Ok(body) => body,
+                    Err(stop) => {
+                        cut = Some(stop);
+                        break;
+                    }
+                };
+                self.push(item, body, &mut gathering);
                 if gathering.events.len() >= self.settings.batch_size {
                     let full = std::mem::replace(&mut gathering, Gathering::new());
                     sent.push(self.send(out, full).await?);
                 }
             }
-            match page.next_link {
-                Some(link) => match self.same_origin(&link) {
-                    Ok(next) => url = next,
-                    Err(error) => {
-                        self.component.metrics.error("invalid_response", &error);
-                        cut = Some(Cut::Failed);
-                        break;
-                    }
-                },
-                None if count >= self.settings.page_size => {
-                    tracing::debug!(
-                        pipeline = %self.component.pipeline,
-                        component = %self.component.id,
-                        read,
-                        "a full page came without @odata.nextLink; going on with $skip"
-                    );
-                    url = with_skip(&first, read);
-                }
-                None => break,
+            if cut.is_some() {
+                break;
             }
         }
         if !gathering.events.is_empty() {
@@ -244,12 +262,12 @@ impl Poller<'_> {
         match cut {
             Some(cut) => Err(cut),
             None if delivered => {
-                if let Some(latest) = latest {
+                if let Some(latest) = seen.latest {
                     state.advance(latest, self.settings.overlap);
                 }
                 Ok(())
             }
-            None => Err(Cut::Failed),
+            None => Err(Cut::Failed("some changes were not delivered".into())),
         }
     }
 
@@ -257,69 +275,103 @@ impl Poller<'_> {
         CallContext {
             metrics: &self.component.metrics,
             shutdown: self.shutdown,
+            give_up_after: Some(GIVE_UP_AFTER),
         }
     }
 
-    /// Makes an event of one item, unless its change was delivered already.
-    fn take(
-        &self,
-        raw: &RawValue,
-        state: &PollState,
-        seen_now: &mut HashSet<String>,
-        latest: &mut Option<SystemTime>,
-        gathering: &mut Gathering,
-    ) {
+    /// An item without an id or a valid last-update time goes to the dead-letter file.
+    fn untracked(&self, body: &[u8]) {
         let api = self.settings.api;
-        // Only the two properties are decoded; the rest of the item is skipped, not built.
-        let keys: Keys<'_> = serde_json::from_str(raw.get()).unwrap_or_default();
-        let id = match api.id_field() {
-            "incidentId" => keys.incident_id,
-            _ => keys.id,
-        }
-        .and_then(|id| match id {
-            Value::String(text) => Some(text),
-            Value::Number(number) => Some(number.to_string()),
-            _ => None,
+        let reason = format!(
+            "the item has no `{}` or no valid `{}`; it cannot be tracked",
+            api.id_field(),
+            api.time_field()
+        );
+        self.component.dead_letters.raw(DeadLetter {
+            reason: &reason,
+            body,
+            size: body.len(),
+            event_id: None,
+            event_type: Some(api.event_type()),
+            position: None,
         });
-        let last_update = match api.time_field() {
-            "lastUpdateTime" => keys.last_update_time,
-            _ => keys.last_update_date_time,
-        }
-        .filter(|text| parse_time(text).is_some());
-        let (Some(id), Some(last_update)) = (id, last_update) else {
-            let reason = format!(
-                "the item has no `{}` or no valid `{}`; it cannot be tracked",
-                api.id_field(),
-                api.time_field()
-            );
-            self.component.dead_letters.raw(DeadLetter {
-                reason: &reason,
-                body: raw.get().as_bytes(),
-                size: raw.get().len(),
-                event_id: None,
-                event_type: Some(api.event_type()),
-                position: None,
-            });
-            return;
-        };
-        let last_update: &str = &last_update;
-        let key = change_key(&id, last_update);
-        if let Some(time) = parse_time(last_update) {
-            *latest = Some(latest.map_or(time, |current| current.max(time)));
-        }
-        if state.was_delivered(&key) || !seen_now.insert(key.clone()) {
+    }
+
+    /// Whether a change was neither delivered before nor read earlier in this poll (ties at
+    /// page boundaries are read twice); a repeat is counted as dropped.
+    fn is_new(&self, item: &Item, state: &PollState, seen: &mut Seen) -> bool {
+        seen.latest = Some(
+            seen.latest
+                .map_or(item.time, |latest| latest.max(item.time)),
+        );
+        let key = change_key(&item.id, &item.last_update);
+        if state.was_delivered(&key) || !seen.keys.insert(key) {
             self.component.metrics.discarded(1, "already_delivered");
-            return;
+            return false;
         }
+        true
+    }
+
+    /// Makes an event of one change, with the change's stable id.
+    fn push(&self, item: Item, body: Bytes, gathering: &mut Gathering) {
         let mut metadata = EventMetadata::new(
             self.origin.clone(),
-            EventId::derive(&[id.as_bytes(), last_update.as_bytes()]),
+            EventId::derive(&[item.id.as_bytes(), item.last_update.as_bytes()]),
         );
         metadata.event_type = Some(self.event_type.clone());
-        let mut event = Event::json(Bytes::copy_from_slice(raw.get().as_bytes()), metadata);
+        let mut event = Event::json(body, metadata);
         event.add_finalizer(gathering.notifier.finalizer());
         gathering.events.push(event);
-        gathering.changes.push((key, last_update.to_string()));
+        gathering
+            .changes
+            .push((change_key(&item.id, &item.last_update), item.last_update));
+    }
+
+    /// The event body of a change: the item, with its alerts for a Graph incident when
+    /// `include_alerts`, without them for an XDR incident when not.
+    async fn complete(&self, item: &Item) -> Result<Bytes, Cut> {
+        match (self.settings.api, self.settings.include_alerts) {
+            (ListApi::GraphIncidents, true) => {}
+            (ListApi::XdrIncidents, false) => {
+                return Ok(incident_alerts::without_alerts(&item.body));
+            }
+            _ => return Ok(item.body.clone()),
+        }
+        let fetched = incident_alerts::fetch(
+            self.client,
+            self.settings.api.path(),
+            &item.id,
+            self.call_context(),
+        )
+        .await;
+        let merged = match fetched {
+            Ok(alerts) => incident_alerts::with_alerts(&item.body, &alerts),
+            Err(ApiError::Stopped) => return Err(Cut::Stopped),
+            Err(ApiError::Auth(error)) => {
+                return Err(Cut::Fatal(ComponentError::Other(error.to_string())));
+            }
+            Err(ApiError::Refused {
+                status: status @ (401 | 403),
+                code,
+                message,
+            }) => return Err(self.permission_refused(status, &code, &message)),
+            Err(error) => {
+                let why = format!(
+                    "GET {}/{}?$expand=alerts: {error}",
+                    self.settings.api.path(),
+                    item.id
+                );
+                self.component.metrics.error(
+                    "incident_alerts_unavailable",
+                    &format_args!(
+                        "the alerts of incident {} could not be read ({why}); it is sent with `alerts@siemflow.error` instead",
+                        item.id
+                    ),
+                );
+                incident_alerts::with_alerts_error(&item.body, &why)
+            }
+        };
+        Ok(merged.unwrap_or_else(|| item.body.clone()))
     }
 
     async fn send(&self, out: &mut SourceSender, gathering: Gathering) -> Result<Sent, Cut> {
@@ -338,73 +390,38 @@ impl Poller<'_> {
         Ok((status, changes, count))
     }
 
-    fn cut(&self, error: ApiError) -> Cut {
-        match error {
-            ApiError::Stopped => Cut::Stopped,
-            ApiError::Auth(error) => Cut::Fatal(ComponentError::Other(error.to_string())),
-            ApiError::Refused {
-                status,
+    fn permission_refused(&self, status: u16, code: &str, message: &str) -> Cut {
+        Cut::Fatal(ComponentError::Other(format!(
+            "the API refused app access (HTTP {status} {code}: {message}); check that the app has the {} permission with admin consent",
+            permission(self.settings.api)
+        )))
+    }
+
+    fn cut(&self, failure: PageError) -> Cut {
+        let (reason, next) = match &failure.error {
+            PageProblem::Api(ApiError::Stopped) => return Cut::Stopped,
+            PageProblem::Api(ApiError::Auth(error)) => {
+                return Cut::Fatal(ComponentError::Other(error.to_string()));
+            }
+            PageProblem::Api(ApiError::Refused {
+                status: status @ (401 | 403),
                 code,
                 message,
-            } if status == 401 || status == 403 => Cut::Fatal(ComponentError::Other(format!(
-                "the API refused app access (HTTP {status} {code}: {message}); check that the app has the {} permission with admin consent",
-                permission(self.settings.api)
-            ))),
-            refused @ ApiError::Refused { .. } => {
-                self.component.metrics.error(
-                    "request_refused",
-                    &format_args!("listing failed: {refused}; the next poll tries again"),
-                );
-                Cut::Failed
+            }) => return self.permission_refused(*status, code, message),
+            PageProblem::Api(ApiError::Refused { .. }) => {
+                ("request_refused", "the next poll tries again")
             }
-        }
+            PageProblem::Api(ApiError::Unavailable { .. }) => (
+                "page_unavailable",
+                "even one item a page fails; the next poll tries again",
+            ),
+            PageProblem::Invalid(_) => ("invalid_response", "the next poll tries again"),
+        };
+        self.component
+            .metrics
+            .error(reason, &format_args!("{failure}; {next}"));
+        Cut::Failed(failure.to_string())
     }
-
-    fn first_page(&self, since: SystemTime) -> Result<Url, String> {
-        let api = self.settings.api;
-        let mut url = self.client.url(api.path())?;
-        {
-            let mut query = url.query_pairs_mut();
-            query.append_pair(
-                "$filter",
-                &format!("{} ge {}", api.time_field(), filter_time(since)),
-            );
-            query.append_pair("$top", &self.settings.page_size.to_string());
-            if let Some(expand) = api.expand() {
-                query.append_pair("$expand", expand);
-            }
-        }
-        Ok(url)
-    }
-
-    fn same_origin(&self, link: &str) -> Result<Url, String> {
-        let next = Url::parse(link)
-            .map_err(|error| format!("@odata.nextLink `{link}` is not a URL: {error}"))?;
-        let base = self.client.url("")?;
-        if next.origin() != base.origin() {
-            return Err(format!(
-                "@odata.nextLink points to {} instead of the API host {}; not following it with the token",
-                next.origin().ascii_serialization(),
-                base.origin().ascii_serialization()
-            ));
-        }
-        Ok(next)
-    }
-}
-
-/// `first` with `$skip=read`.
-fn with_skip(first: &Url, read: usize) -> Url {
-    let mut url = first.clone();
-    let kept: Vec<(String, String)> = first
-        .query_pairs()
-        .filter(|(key, _)| key != "$skip")
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
-    url.query_pairs_mut()
-        .clear()
-        .extend_pairs(kept)
-        .append_pair("$skip", &read.to_string());
-    url
 }
 
 /// The application permission a list API needs.
