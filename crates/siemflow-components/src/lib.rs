@@ -33,6 +33,7 @@ pub fn registry() -> Registry {
         .source::<sources::stdin::StdinSourceConfig>("stdin")
         .source::<sources::defender::DefenderAlertsConfig>("defender_alerts")
         .source::<sources::defender::DefenderIncidentsConfig>("defender_incidents")
+        .source::<sources::defender_hunting::DefenderHuntingConfig>("defender_hunting")
         .source::<sources::http_server::HttpServerConfig>("http_server")
         .source::<sources::azure_blob::AzureBlobSourceConfig>("azure_blob")
         .source::<sources::event_hubs::EventHubsSourceConfig>("event_hubs")

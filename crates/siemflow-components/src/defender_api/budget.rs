@@ -12,16 +12,26 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
 use crate::azure::cloud::Service;
 
-/// Which budget: one per service, tenant and app.
+/// A quota Microsoft counts separately: an API, or advanced hunting within Graph (its own
+/// calls-per-minute allowance, beside `/security`'s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Quota {
+    /// The calls to one API.
+    Api(Service),
+    /// Graph `runHuntingQuery`.
+    Hunting,
+}
+
+/// Which budget: one per quota, tenant and app.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BudgetKey {
-    /// The API.
-    pub service: Service,
+    /// The quota.
+    pub quota: Quota,
     /// The tenant.
     pub tenant: String,
     /// The app.
@@ -47,13 +57,13 @@ impl std::fmt::Debug for CallBudget {
 /// A GCRA quota that never lets more than `calls` through in any `window`: a burst of a tenth
 /// of them, the rest spread evenly. (A plain `calls per window` GCRA allows a full burst and then
 /// the full rate, nearly twice the limit in the first window; the services count in windows.)
-fn window_quota(calls: u32, window: Duration) -> Quota {
+fn window_quota(calls: u32, window: Duration) -> governor::Quota {
     let burst = (calls / 10).max(1);
     let spread = (calls - burst).max(1);
     let period = window / spread;
     let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-    Quota::with_period(period.max(Duration::from_micros(1)))
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+    governor::Quota::with_period(period.max(Duration::from_micros(1)))
+        .unwrap_or_else(|| governor::Quota::per_second(NonZeroU32::MIN))
         .allow_burst(burst)
 }
 
@@ -164,14 +174,22 @@ mod tests {
     #[test]
     fn one_budget_per_app_tenant_and_service() {
         let key = |tenant: &str| BudgetKey {
-            service: Service::Graph,
+            quota: Quota::Api(Service::Graph),
             tenant: tenant.into(),
             client_id: "app".into(),
         };
         let a = CallBudget::shared(key("t1"), (10, 100));
         let b = CallBudget::shared(key("t1"), (10, 100));
         let c = CallBudget::shared(key("t2"), (10, 100));
+        let hunting = CallBudget::shared(
+            BudgetKey {
+                quota: Quota::Hunting,
+                ..key("t1")
+            },
+            (45, 2700),
+        );
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &c));
+        assert!(!Arc::ptr_eq(&a, &hunting), "hunting has its own quota");
     }
 }

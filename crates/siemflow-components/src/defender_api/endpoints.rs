@@ -16,7 +16,8 @@
 //! `$expand=alerts` (with `$filter` it fails on incidents with many alerts): the source reads
 //! each changed incident's alerts on its own (`GET /v1.0/security/incidents/{id}?$expand=alerts`).
 
-use super::super::azure::cloud::Service;
+use super::budget::Quota;
+use crate::azure::cloud::Service;
 
 /// A list API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,10 +108,11 @@ impl ListApi {
 }
 
 /// Documented calls per minute and per hour for one app in one tenant.
-pub fn default_limits(service: Service) -> (u32, u32) {
-    match service {
-        Service::Endpoint => (100, 1_500),
-        Service::Xdr => (50, 1_500),
-        Service::Graph => (150, 9_000),
+pub fn default_limits(quota: Quota) -> (u32, u32) {
+    match quota {
+        Quota::Api(Service::Endpoint) => (100, 1_500),
+        Quota::Api(Service::Xdr) => (50, 1_500),
+        Quota::Api(Service::Graph) => (150, 9_000),
+        Quota::Hunting => (45, 2_700),
     }
 }

@@ -8,7 +8,7 @@ use reqwest::Url;
 use serde::Deserialize;
 use siemflow_core::config::duration;
 
-use super::budget::{BudgetKey, CallBudget};
+use super::budget::{BudgetKey, CallBudget, Quota};
 use super::client::ApiClient;
 use super::endpoints::default_limits;
 use crate::azure::cloud::Service;
@@ -31,9 +31,10 @@ pub struct DefenderApiConfig {
     /// documented limits of the API; see the pipeline reference).
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
-    /// How long one request may take (default `60s`).
-    #[serde(default = "default_request_timeout", with = "duration")]
-    pub request_timeout: Duration,
+    /// How long one request may take (default `60s`; `200s` for `defender_hunting`, whose
+    /// queries may run three minutes).
+    #[serde(default, deserialize_with = "duration::deserialize_some")]
+    pub request_timeout: Option<Duration>,
 }
 
 /// `rate_limit: { per_minute, per_hour }`.
@@ -46,9 +47,8 @@ pub struct RateLimit {
     pub per_hour: u32,
 }
 
-fn default_request_timeout() -> Duration {
-    Duration::from_secs(60)
-}
+/// `request_timeout` when unset, for list and update calls.
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl DefenderApiConfig {
     /// Checks the options without reading files or connecting.
@@ -76,11 +76,31 @@ impl DefenderApiConfig {
             .map_err(|error| format!("`api_base_url` `{base}` is not a URL: {error}"))
     }
 
-    /// A client for `service`: HTTP with the TLS trust, tokens, the shared budget.
+    /// A client for `service`: HTTP with the TLS trust, tokens, the app's shared budget for
+    /// that API.
     pub fn client(
         &self,
         app: &EntraAppConfig,
         service: Service,
+        component: &str,
+    ) -> Result<ApiClient, String> {
+        self.client_for(
+            app,
+            service,
+            Quota::Api(service),
+            DEFAULT_REQUEST_TIMEOUT,
+            component,
+        )
+    }
+
+    /// A client for `service` that spends `quota`, whose requests may take
+    /// `default_timeout` unless `request_timeout` says otherwise.
+    pub fn client_for(
+        &self,
+        app: &EntraAppConfig,
+        service: Service,
+        quota: Quota,
+        default_timeout: Duration,
         component: &str,
     ) -> Result<ApiClient, String> {
         self.check(app)?;
@@ -88,16 +108,19 @@ impl DefenderApiConfig {
             ca_file: self.ca_file.clone(),
             ..TlsOptions::default()
         };
-        let http =
-            crate::http_client::client_with(&tls, Duration::from_secs(10), self.request_timeout)?;
+        let http = crate::http_client::client_with(
+            &tls,
+            Duration::from_secs(10),
+            self.request_timeout.unwrap_or(default_timeout),
+        )?;
         let tokens = app.provider(http.clone())?;
         let limits = self.rate_limit.map_or_else(
-            || default_limits(service),
+            || default_limits(quota),
             |limit| (limit.per_minute, limit.per_hour),
         );
         let budget = CallBudget::shared(
             BudgetKey {
-                service,
+                quota,
                 tenant: app.tenant_id.trim().to_string(),
                 client_id: app.client_id.trim().to_string(),
             },

@@ -10,3 +10,10 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duratio
     humantime::parse_duration(&text)
         .map_err(|error| serde::de::Error::custom(format!("invalid duration `{text}`: {error}")))
 }
+
+/// Like [`deserialize`], for an optional field (with `#[serde(default)]`).
+pub fn deserialize_some<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    deserialize(deserializer).map(Some)
+}

@@ -70,6 +70,8 @@ pub struct HuntingCall {
     pub matched: usize,
     /// HTTP status answered.
     pub status: u16,
+    /// For a 429 for spent CPU: how long the answer said to wait.
+    pub blocked_for: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -172,6 +174,7 @@ impl Hunting {
             rows: 0,
             matched: 0,
             status: 200,
+            blocked_for: None,
         };
         let result = self.answer(client_id, &text, timespan.as_deref(), now, &mut call);
         call.status = match &result {
@@ -213,6 +216,7 @@ impl Hunting {
                 .saturating_sub(now.duration_since(self.cycle_start))
                 .as_secs()
                 + 1;
+            call.blocked_for = Some(Duration::from_secs(left));
             return Err((
                 ApiError::new(
                     429,

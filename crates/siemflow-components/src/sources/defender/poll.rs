@@ -11,21 +11,20 @@
 //! done again from the same mark without re-sending what got through.
 //!
 //! A cursor that cannot move shows: every failed poll is logged with the request and
-//! Microsoft's answer and counted in `siemflow_component_errors_total`;
-//! `siemflow_source_poll_age_seconds` counts from the last completed poll; and once no poll has
-//! completed for three intervals the source is reported degraded (`/health`,
-//! `siemflow_component_degraded`) until one does.
+//! Microsoft's answer and counted in `siemflow_component_errors_total`, and
+//! [`PollHealth`](crate::sources::poll_health::PollHealth) reports the source degraded once no
+//! poll has completed for three intervals.
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures::StreamExt;
 use siemflow_core::checkpoint;
 use siemflow_core::component::{ComponentContext, ComponentError, SourceContext, SourceSender};
 use siemflow_core::dead_letter::DeadLetter;
-use siemflow_core::event::{BatchNotifier, BatchStatusReceiver, Event, EventId, EventMetadata};
+use siemflow_core::event::{Event, EventId, EventMetadata};
 use tokio_util::sync::CancellationToken;
 
 use super::incident_alerts;
@@ -33,6 +32,8 @@ use super::paging::{Entry, Item, PageError, PageProblem, Pager};
 use super::state::{PollState, change_key, parse_time};
 use crate::defender_api::client::{ApiClient, ApiError, CallContext};
 use crate::defender_api::endpoints::ListApi;
+use crate::sources::acked_batch::{Gathering, Sent};
+use crate::sources::poll_health::{GIVE_UP_AFTER, PollHealth};
 
 /// How the source polls.
 #[derive(Debug, Clone)]
@@ -52,13 +53,6 @@ pub struct Settings {
     /// Whether incident events carry their alerts.
     pub include_alerts: bool,
 }
-
-/// Failed attempts in a row after which a request is given up for this poll (about 8 s of
-/// backoff): the pager then asks for smaller pages, or the poll ends and says why.
-const GIVE_UP_AFTER: u32 = 5;
-
-/// Intervals without a completed poll after which the source reports itself degraded.
-const STALLED_INTERVALS: u32 = 3;
 
 /// Incidents whose alerts are read at the same time (within the app's call budget).
 const CONCURRENT_EXPANSIONS: usize = 4;
@@ -96,8 +90,7 @@ pub async fn run(
         origin: component.origin(),
         event_type: Arc::from(settings.api.event_type()),
     };
-    component.metrics.poll_completed();
-    let mut last_completed = Instant::now();
+    let mut health = PollHealth::start(settings.interval, &component.metrics);
     loop {
         let outcome = poller.poll(&mut out, &mut state).await;
         checkpoint::save(&path, &state)?;
@@ -106,23 +99,8 @@ pub async fn run(
             component.metrics.high_water_mark(mark);
         }
         match outcome {
-            Ok(()) => {
-                last_completed = Instant::now();
-                component.metrics.poll_completed();
-                component.metrics.recovered();
-            }
-            Err(Cut::Failed(why)) => {
-                let stalled = last_completed.elapsed();
-                if stalled >= settings.interval * STALLED_INTERVALS {
-                    component.metrics.degraded(
-                        "poll_stalled",
-                        &format_args!(
-                            "no poll has completed for {} s; the last one failed: {why}",
-                            stalled.as_secs()
-                        ),
-                    );
-                }
-            }
+            Ok(()) => health.completed(&component.metrics),
+            Err(Cut::Failed(why)) => health.failed(&component.metrics, &why),
             Err(Cut::Stopped) => return Ok(()),
             Err(Cut::Fatal(error)) => return Err(error),
         }
@@ -142,28 +120,8 @@ struct Poller<'a> {
     event_type: Arc<str>,
 }
 
-/// A batch sent: its acknowledgement, the changes `(key, last update)` it carries, its size.
-type Sent = (BatchStatusReceiver, Vec<(String, String)>, usize);
-
-/// Events being gathered into a batch, with the changes they carry.
-struct Gathering {
-    events: Vec<Event>,
-    changes: Vec<(String, String)>,
-    notifier: BatchNotifier,
-    status: BatchStatusReceiver,
-}
-
-impl Gathering {
-    fn new() -> Self {
-        let (notifier, status) = BatchNotifier::new();
-        Self {
-            events: Vec::new(),
-            changes: Vec::new(),
-            notifier,
-            status,
-        }
-    }
-}
+/// A change an event carries: its key and its last-update time.
+type Change = (String, String);
 
 /// What one poll has seen so far.
 #[derive(Default)]
@@ -189,8 +147,8 @@ impl Poller<'_> {
             self.settings.page_size,
         );
         let mut seen = Seen::default();
-        let mut gathering = Gathering::new();
-        let mut sent: Vec<Sent> = Vec::new();
+        let mut gathering = Gathering::default();
+        let mut sent: Vec<Sent<Change>> = Vec::new();
         let mut cut = None;
         loop {
             let page = match pager.next(self.client, self.call_context()).await {
@@ -231,32 +189,25 @@ impl Poller<'_> {
                     }
                 };
                 self.push(item, body, &mut gathering);
-                if gathering.events.len() >= self.settings.batch_size {
-                    let full = std::mem::replace(&mut gathering, Gathering::new());
-                    sent.push(self.send(out, full).await?);
+                if gathering.len() >= self.settings.batch_size {
+                    sent.push(self.send(out, std::mem::take(&mut gathering)).await?);
                 }
             }
             if cut.is_some() {
                 break;
             }
         }
-        if !gathering.events.is_empty() {
+        if !gathering.is_empty() {
             sent.push(self.send(out, gathering).await?);
         }
         let mut delivered = true;
-        for (status, changes, events) in sent {
-            let status = status.await;
-            self.component.metrics.pending_changed(-(events as i64));
-            if status.is_delivered() {
-                state.delivered(&changes);
-            } else {
-                delivered = false;
-                self.component.metrics.error(
-                    "batch_not_delivered",
-                    &format_args!(
-                        "{events} change(s) were not delivered ({status:?}); the next poll reads them again"
-                    ),
-                );
+        for batch in sent {
+            match batch
+                .acknowledged(&self.component.metrics, "the next poll reads them again")
+                .await
+            {
+                Some(changes) => state.delivered(&changes),
+                None => delivered = false,
             }
         }
         match cut {
@@ -313,18 +264,14 @@ impl Poller<'_> {
     }
 
     /// Makes an event of one change, with the change's stable id.
-    fn push(&self, item: Item, body: Bytes, gathering: &mut Gathering) {
+    fn push(&self, item: Item, body: Bytes, gathering: &mut Gathering<Change>) {
         let mut metadata = EventMetadata::new(
             self.origin.clone(),
             EventId::derive(&[item.id.as_bytes(), item.last_update.as_bytes()]),
         );
         metadata.event_type = Some(self.event_type.clone());
-        let mut event = Event::json(body, metadata);
-        event.add_finalizer(gathering.notifier.finalizer());
-        gathering.events.push(event);
-        gathering
-            .changes
-            .push((change_key(&item.id, &item.last_update), item.last_update));
+        let key = change_key(&item.id, &item.last_update);
+        gathering.push(Event::json(body, metadata), (key, item.last_update));
     }
 
     /// The event body of a change: the item, with its alerts for a Graph incident when
@@ -374,20 +321,15 @@ impl Poller<'_> {
         Ok(merged.unwrap_or_else(|| item.body.clone()))
     }
 
-    async fn send(&self, out: &mut SourceSender, gathering: Gathering) -> Result<Sent, Cut> {
-        let Gathering {
-            events,
-            changes,
-            notifier,
-            status,
-        } = gathering;
-        drop(notifier);
-        let count = events.len();
-        self.component.metrics.pending_changed(count as i64);
-        out.send(events)
+    async fn send(
+        &self,
+        out: &mut SourceSender,
+        gathering: Gathering<Change>,
+    ) -> Result<Sent<Change>, Cut> {
+        gathering
+            .send(out, &self.component.metrics)
             .await
-            .map_err(|closed| Cut::Fatal(ComponentError::Closed(closed)))?;
-        Ok((status, changes, count))
+            .map_err(|closed| Cut::Fatal(ComponentError::Closed(closed)))
     }
 
     fn permission_refused(&self, status: u16, code: &str, message: &str) -> Cut {
