@@ -17,6 +17,7 @@ mod crash_recovery;
 mod defender_hunting;
 mod defender_rest;
 mod defender_scale;
+mod degraded;
 mod delivery;
 mod disk_buffer;
 mod event_hubs_balance;

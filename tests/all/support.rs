@@ -238,11 +238,17 @@ pub struct Service {
 impl Service {
     /// Starts watching `pipelines` (relative to `root`) with the data directory `root/data`.
     pub fn start(root: &Path, pipelines: &str) -> Self {
+        Self::start_with(root, pipelines, &[])
+    }
+
+    /// [`Service::start`] with more `siemflow run` arguments.
+    pub fn start_with(root: &Path, pipelines: &str, extra: &[&str]) -> Self {
         let metrics = format!("127.0.0.1:{}", free_port());
         let log = root.join("siemflow.log");
         let child = siemflow(root)
             .args(["run", pipelines, "--watch", "--data-dir", "data"])
             .args(["--metrics-addr", &metrics])
+            .args(extra)
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();

@@ -13,8 +13,8 @@ use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
 use crate::dead_letter::DeadLetters;
-use crate::event::{Event, EventBatch, Origin};
-use crate::telemetry::{ComponentMetrics, body_bytes};
+use crate::event::{Event, EventBatch, Origin, PendingBatch};
+use crate::telemetry::{ComponentMetrics, Unacked, body_bytes};
 use crate::topology::buffer::{BufferReceiver, Closed};
 use crate::topology::fanout::Fanout;
 
@@ -123,17 +123,31 @@ pub struct SourceContext {
 pub struct SourceSender {
     fanout: Fanout,
     metrics: ComponentMetrics,
+    unacked: Unacked,
+    batches: Vec<PendingBatch>,
 }
 
 impl SourceSender {
     /// Wraps the fan-out of the source's output.
     pub fn new(fanout: Fanout, metrics: ComponentMetrics) -> Self {
-        Self { fanout, metrics }
+        let unacked = metrics.unacked();
+        Self {
+            fanout,
+            metrics,
+            unacked,
+            batches: Vec::new(),
+        }
     }
 
-    /// Sends a batch downstream, waiting while downstream is full.
+    /// Sends a batch downstream, waiting while downstream is full. Its acknowledgement batches
+    /// count as in flight from now (`siemflow_pipeline_oldest_unacked_seconds`).
     pub async fn send(&mut self, batch: EventBatch) -> Result<(), Closed> {
         let (events, bytes) = (batch.len(), body_bytes(&batch));
+        self.batches.clear();
+        for event in &batch {
+            event.finalizers().batches_into(&mut self.batches);
+        }
+        self.unacked.sent(self.batches.drain(..));
         self.fanout.send(batch).await?;
         self.metrics.sent(events, bytes);
         Ok(())

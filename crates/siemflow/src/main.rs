@@ -69,6 +69,10 @@ struct RunArgs {
     /// How long a graceful stop may take before remaining work is abandoned (not acknowledged).
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     drain_timeout: Duration,
+    /// How long a sink may fail to deliver (an error, then no delivery) before its pipeline is
+    /// shown as degraded in `/health`, `/metrics` (`siemflow_component_degraded`) and `top`.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    degraded_after: Duration,
     /// Run as a service: apply pipeline file changes, additions and removals as they happen, start
     /// invalid or failing pipelines again after a backoff while the others run, and keep running
     /// until a signal. SIGHUP reads the files again with or without it.

@@ -32,6 +32,7 @@ pub fn run(pipelines: Vec<Pipeline>, registry: Registry, args: &RunArgs) -> Exit
 async fn run_all(pipelines: Vec<Pipeline>, registry: Registry, args: &RunArgs) -> ExitCode {
     let shutdown = CancellationToken::new();
     let telemetry = Telemetry::new();
+    telemetry.set_degraded_after(args.degraded_after);
     let statuses = Statuses::new(telemetry.clone());
     tokio::spawn(watch_signals(shutdown.clone()));
     if let Some(address) = args.metrics_addr {

@@ -13,8 +13,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 
 use smallvec::SmallVec;
@@ -126,6 +126,22 @@ impl BatchNotifier {
     }
 }
 
+/// A batch seen from outside, without keeping it alive: pending while its notifier or any of
+/// its events' finalizers exist. What the pipeline's oldest-unacknowledged gauge watches.
+#[derive(Clone, Debug)]
+pub struct PendingBatch(Weak<Shared>);
+
+impl PendingBatch {
+    /// Whether the batch still waits for some of its events' fates.
+    pub fn is_pending(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+
+    fn is(&self, shared: &Arc<Shared>) -> bool {
+        std::ptr::eq(self.0.as_ptr(), Arc::as_ptr(shared))
+    }
+}
+
 /// Resolves to the status of a batch once every event of it has been resolved or dropped.
 #[derive(Debug)]
 pub struct BatchStatusReceiver {
@@ -211,6 +227,19 @@ impl EventFinalizers {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Adds the batches these finalizers belong to that `into` does not end with (events of one
+    /// batch come together, so comparing with the last one found is enough to list each once).
+    pub fn batches_into(&self, into: &mut Vec<PendingBatch>) {
+        for finalizer in &self.0 {
+            let Some(shared) = &finalizer.shared else {
+                continue;
+            };
+            if !into.last().is_some_and(|last| last.is(shared)) {
+                into.push(PendingBatch(Arc::downgrade(shared)));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -265,6 +294,26 @@ mod tests {
         let (notifier, mut receiver) = BatchNotifier::new();
         drop(notifier);
         assert_eq!(now(&mut receiver), Some(BatchStatus::Delivered));
+    }
+
+    #[test]
+    fn a_pending_batch_is_pending_until_its_last_finalizer_goes() {
+        let (notifier, _receiver) = BatchNotifier::new();
+        let mut events = [EventFinalizers::default(), EventFinalizers::default()];
+        for event in &mut events {
+            event.push(notifier.finalizer());
+        }
+        drop(notifier);
+        let mut batches = Vec::new();
+        for event in &events {
+            event.batches_into(&mut batches);
+        }
+        assert_eq!(batches.len(), 1, "one batch, listed once");
+        let [mut first, mut second] = events;
+        first.resolve(EventStatus::Delivered);
+        assert!(batches[0].is_pending());
+        second.resolve(EventStatus::Delivered);
+        assert!(!batches[0].is_pending());
     }
 
     #[test]

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 pub use finalization::{
     BatchNotifier, BatchStatus, BatchStatusReceiver, EventFinalizer, EventFinalizers, EventStatus,
+    PendingBatch,
 };
 pub use id::EventId;
 pub use minify::minify_json;
@@ -184,6 +185,11 @@ impl Event {
     /// Ties the event to a source batch.
     pub fn add_finalizer(&mut self, finalizer: EventFinalizer) {
         self.finalizers.push(finalizer);
+    }
+
+    /// The event's finalizers.
+    pub fn finalizers(&self) -> &EventFinalizers {
+        &self.finalizers
     }
 
     /// Removes and returns the event's finalizers, to hand them to a derived event.

@@ -8,6 +8,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 
+use super::degradation::{Degraded, TroubleCell};
 use super::{Age, Telemetry};
 use crate::event::Event;
 
@@ -51,6 +52,8 @@ pub struct ComponentMetrics {
     buffer_events: Gauge,
     buffer_bytes: Gauge,
     pending_events: Gauge,
+    trouble: Arc<TroubleCell>,
+    is_sink: bool,
     telemetry: Telemetry,
     labels: Arc<ComponentLabels>,
 }
@@ -69,7 +72,15 @@ impl ComponentMetrics {
         let gauge = |family: &Family<ComponentLabels, Gauge>| {
             telemetry.series.get(&labels.pipeline, family, &labels)
         };
+        let degraded: Degraded =
+            telemetry
+                .series
+                .get(&labels.pipeline, &telemetry.degraded, &labels);
+        degraded.0.name(&labels.component_id);
+        telemetry.degradations.add(&labels.pipeline, &degraded.0);
         Self {
+            trouble: degraded.0,
+            is_sink: labels.component_kind == "sink",
             received_events: series(&families.received_events),
             received_bytes: series(&families.received_bytes),
             sent_events: series(&families.sent_events),
@@ -99,6 +110,11 @@ impl ComponentMetrics {
             .get(&self.labels.pipeline, family, &self.labels)
     }
 
+    /// The batches its pipeline's sources have in flight.
+    pub fn unacked(&self) -> super::Unacked {
+        self.telemetry.unacked(&self.labels.pipeline)
+    }
+
     /// The component's labels.
     pub fn labels(&self) -> &ComponentLabels {
         &self.labels
@@ -115,6 +131,9 @@ impl ComponentMetrics {
     pub fn sent(&self, events: usize, bytes: usize) {
         self.sent_events.inc_by(events as u64);
         self.sent_bytes.inc_by(bytes as u64);
+        if self.is_sink && self.trouble.delivered() {
+            tracing::info!("delivering again");
+        }
     }
 
     /// A sink delivered `events`: [`sent`](Self::sent) with their count and body bytes.
@@ -146,11 +165,15 @@ impl ComponentMetrics {
         tracing::warn!(events, reason, "events dead-lettered");
     }
 
-    /// Something failed; `error_type` is a short stable label such as `write_failed`.
+    /// Something failed; `error_type` is a short stable label such as `write_failed`. For a sink,
+    /// it is failing from this error until its next delivery (see [`degraded`](Self::degraded)).
     pub fn error(&self, error_type: &str, message: &dyn std::fmt::Display) {
         let families = &self.telemetry.families;
         self.reason_counter(&families.errors, error_type).inc();
         tracing::error!(error_type, "{message}");
+        if self.is_sink {
+            self.trouble.failed(error_type, message.to_string());
+        }
     }
 
     /// The component waited `wait` before an API call: `retry_after` when the service said so
@@ -217,38 +240,18 @@ impl ComponentMetrics {
     /// The component has lasting trouble (`reason`, a short label; `message`, the last error
     /// with the failing request and the answer). It shows in `/health` and as
     /// `siemflow_component_degraded` 1 until [`recovered`](Self::recovered); logged as a warning
-    /// when it starts.
+    /// when it starts. (A sink need not call it: a sink that errs and then delivers nothing for
+    /// `--degraded-after` is degraded by itself.)
     pub fn degraded(&self, reason: &str, message: &dyn std::fmt::Display) {
-        let gauge: Gauge = self.telemetry.series.get(
-            &self.labels.pipeline,
-            &self.telemetry.families.degraded,
-            &self.labels,
-        );
-        if gauge.set(1) == 0 {
+        if self.trouble.report(reason, message.to_string()) {
             tracing::warn!(reason, "degraded: {message}");
         }
-        self.telemetry.degradations.set(
-            &self.labels.pipeline,
-            &self.labels.component_id,
-            reason,
-            message.to_string(),
-        );
     }
 
     /// The trouble reported with [`degraded`](Self::degraded) is over (logged when there was
     /// some).
     pub fn recovered(&self) {
-        let gauge: Gauge = self.telemetry.series.get(
-            &self.labels.pipeline,
-            &self.telemetry.families.degraded,
-            &self.labels,
-        );
-        gauge.set(0);
-        if self
-            .telemetry
-            .degradations
-            .clear(&self.labels.pipeline, &self.labels.component_id)
-        {
+        if self.trouble.clear_report() {
             tracing::info!("recovered");
         }
     }

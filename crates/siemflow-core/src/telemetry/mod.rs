@@ -11,9 +11,11 @@ mod component;
 mod degradation;
 mod pipeline;
 mod series;
+mod unacked;
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -24,9 +26,10 @@ pub use age::Age;
 pub use component::{ComponentLabels, ComponentMetrics, MetricsSnapshot, body_bytes, reason_kind};
 pub use degradation::Degradation;
 pub use pipeline::PipelineMetrics;
+pub use unacked::Unacked;
 
 use component::{PartitionLabels, ReasonLabels};
-use degradation::Degradations;
+use degradation::{Degradations, Degraded, DegradedConstructor};
 use pipeline::{PipelineLabels, ReloadLabels, StateLabels};
 use series::Series;
 
@@ -49,11 +52,11 @@ struct Families {
     checkpoint_age: Family<ComponentLabels, Age>,
     high_water_mark_age: Family<ComponentLabels, Age>,
     poll_age: Family<ComponentLabels, Age>,
-    degraded: Family<ComponentLabels, Gauge>,
     lag_bytes: Family<ComponentLabels, Gauge>,
     lag_events: Family<PartitionLabels, Gauge>,
     processing_seconds: Family<ComponentLabels, Counter<f64, AtomicU64>>,
     pipeline_state: Family<StateLabels, Gauge>,
+    oldest_unacked: Family<PipelineLabels, Unacked>,
     pipeline_restarts: Family<PipelineLabels, Counter>,
     pipeline_reloads: Family<ReloadLabels, Counter>,
 }
@@ -65,7 +68,12 @@ pub struct Telemetry {
     families: Families,
     series: Series,
     degradations: Degradations,
+    degraded: Family<ComponentLabels, Degraded, DegradedConstructor>,
+    degraded_after: Arc<AtomicU64>,
 }
+
+/// `--degraded-after` when not given: 30 s.
+const DEFAULT_DEGRADED_AFTER_MS: u64 = 30_000;
 
 impl Default for Telemetry {
     fn default() -> Self {
@@ -78,6 +86,10 @@ impl Telemetry {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("siemflow");
         let families = Families::default();
+        let degraded_after = Arc::new(AtomicU64::new(DEFAULT_DEGRADED_AFTER_MS));
+        let degraded = Family::new_with_constructor(DegradedConstructor {
+            after: degraded_after.clone(),
+        });
         let f = families.clone();
         let r = &mut registry;
         r.register(
@@ -158,8 +170,8 @@ impl Telemetry {
         );
         r.register(
             "component_degraded",
-            "1 while a component reports lasting trouble (shown with its reason in /health), else 0",
-            f.degraded,
+            "1 while a component has lasting trouble (shown with its reason in /health): a source that reports it, a sink that has delivered nothing for --degraded-after since an error; else 0",
+            degraded.clone(),
         );
         r.register(
             "source_lag_bytes",
@@ -182,6 +194,11 @@ impl Telemetry {
             f.pipeline_state,
         );
         r.register(
+            "pipeline_oldest_unacked_seconds",
+            "Seconds the oldest event the pipeline's sources sent has waited for its acknowledgement (0 when none waits)",
+            f.oldest_unacked,
+        );
+        r.register(
             "pipeline_restarts",
             "Times a failed pipeline was started again",
             f.pipeline_restarts,
@@ -196,7 +213,17 @@ impl Telemetry {
             families,
             series: Series::default(),
             degradations: Degradations::default(),
+            degraded,
+            degraded_after,
         }
+    }
+
+    /// How long a sink may fail to deliver before it counts as degraded (`--degraded-after`).
+    pub fn set_degraded_after(&self, after: Duration) {
+        self.degraded_after.store(
+            u64::try_from(after.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
 
     /// Metrics handles for one component.
@@ -216,14 +243,17 @@ impl Telemetry {
         self.degradations.forget(id);
     }
 
+    /// The batches pipeline `id`'s sources have in flight.
+    pub fn unacked(&self, id: &str) -> Unacked {
+        let labels = PipelineLabels {
+            pipeline: id.to_string(),
+        };
+        self.series.get(id, &self.families.oldest_unacked, &labels)
+    }
+
     /// The components of pipeline `id` that report lasting trouble now.
     pub fn degradations(&self, id: &str) -> Vec<Degradation> {
         self.degradations.of(id)
-    }
-
-    /// A pipeline starts (again) with new components: what the old ones reported is over.
-    pub fn pipeline_started(&self, id: &str) {
-        self.degradations.forget(id);
     }
 
     /// The Prometheus text exposition of every metric.

@@ -240,7 +240,6 @@ fn build(
 ) -> Result<Vec<BuiltComponent>, RunError> {
     let id = pipeline.id().clone();
     let queue = Arc::new(DeadLetterQueue::file(&options.data_dir, &id));
-    options.telemetry.pipeline_started(&id);
     let mut wiring = Wiring::new(pipeline, &options.telemetry, |_| true);
     let mut tasks = Vec::new();
     for component in &pipeline.components {
