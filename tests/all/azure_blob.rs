@@ -533,3 +533,79 @@ sinks:
     assert_eq!((v1, v2), (0, 1), "one v2 token, reused for every request");
     assert_eq!(identity.token_refusals(), 0);
 }
+
+#[test]
+fn refused_credentials_stop_the_run_with_the_reason_and_without_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let certificates = Certificates::create(dir.path());
+    let azurite = Azurite::start_oauth(&certificates);
+    let plain = Azurite::start();
+    let identity = DefenderApi::start(DefenderApiOptions::default());
+    identity.add_secret_client(TENANT, "storage-reader", "the-right-secret");
+    let wrong_key = "V3JvbmdBY2NvdW50S2V5Rm9yU2llbWZsb3dUZXN0cy0yNi0yNi0yNi0yNi0yNi0yNg==";
+    let key_string = plain
+        .connection_string()
+        .split(';')
+        .map(|part| match part.strip_prefix("AccountKey=") {
+            Some(_) => format!("AccountKey={wrong_key}"),
+            None => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(";");
+    let cases = [
+        (
+            "key",
+            format!("    connection_string: \"{key_string}\"\n"),
+            wrong_key,
+            "Server failed to authenticate the request",
+        ),
+        (
+            "entra",
+            format!(
+                "    account_url: {}\n    entra: {{ tenant_id: {TENANT}, client_id: storage-reader, client_secret: Wr0ng~secret, authority_host: {} }}\n",
+                azurite.blob_endpoint(),
+                identity.url()
+            ),
+            "Wr0ng~secret",
+            "AADSTS7000215",
+        ),
+    ];
+    for (name, credentials, secret, reason) in cases {
+        let run = dir.path().join(name);
+        write(
+            &run.join("p.yaml"),
+            format!(
+                "id: contoso\nsources:\n  export:\n    type: azure_blob\n{credentials}    ca_file: {}\n    poll_interval: 200ms\nsinks:\n  out: {{ type: file, inputs: [export], path: out.jsonl }}\n",
+                certificates.ca_file.display()
+            ),
+        );
+        let started = Instant::now();
+        let mut child = siemflow(&run)
+            .args(["run", "p.yaml"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{name}: {stderr}"
+        );
+        assert!(
+            stderr.contains("source `export`")
+                && stderr.contains("refused the credentials")
+                && stderr.contains(reason),
+            "{name}: {stderr}"
+        );
+        assert!(
+            !stderr.contains(secret),
+            "{name}: the secret leaked: {stderr}"
+        );
+    }
+}

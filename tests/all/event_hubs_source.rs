@@ -393,3 +393,40 @@ sinks:
     );
     assert_eq!(identity.token_refusals(), 0);
 }
+
+#[test]
+fn a_wrong_key_stops_the_run_within_seconds_without_printing_it() {
+    let emulator = EventHubsEmulator::start(&[HubSpec::new("defender", PARTITIONS)], 0);
+    let (_, key) = emulator.key();
+    let wrong = "V3JvbmdLZXlGb3JUaGVUZXN0LXNpZW1mbG93LTI2Cg==";
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("p.yaml"),
+        format!(
+            "id: contoso\nsources:\n  stream:\n    type: event_hubs\n    connection_string: \"{}\"\nsinks:\n  out: {{ type: file, inputs: [stream], path: out.jsonl }}\n",
+            emulator.connection_string("defender").replace(key, wrong)
+        ),
+    );
+    let started = Instant::now();
+    let mut child = siemflow(dir.path())
+        .args(["run", "p.yaml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = crate::support::wait_within(&mut child, Duration::from_secs(30));
+    let took = started.elapsed();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(took < Duration::from_secs(15), "{took:?}: {stderr}");
+    assert!(
+        stderr.contains("pipeline `contoso`")
+            && stderr.contains("source `stream`")
+            && stderr.contains("refused the credentials")
+            && stderr.contains("401"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(wrong), "the key leaked: {stderr}");
+    assert!(!stderr.contains("sig="), "a signature leaked: {stderr}");
+}

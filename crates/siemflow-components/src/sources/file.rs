@@ -101,6 +101,7 @@ impl SourceConfig for FileSourceConfig {
                 &mut committer,
                 move |reader, component, shutdown| {
                     read_files(&config, reader, &saved, &component, &shutdown);
+                    Ok(())
                 },
             )
             .await

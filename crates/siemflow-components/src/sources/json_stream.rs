@@ -293,13 +293,20 @@ impl Committer<()> for () {
 
 /// Runs `read` on a blocking thread with a fresh [`StreamReader`] and [`drive`]s its batches to
 /// `committer`; waits for the reader to end (it ends once the driver drops its receiver) and
-/// returns the driver's result. What `file` and `azure_blob` share.
+/// returns the reader's error if it stopped on one (after what it sent is delivered), else the
+/// driver's result. What `file` and `azure_blob` share.
 pub(crate) async fn run_blocking_reader<P: Send + 'static>(
     cx: siemflow_core::component::SourceContext,
     batch_size: usize,
     commit_interval: Duration,
     committer: &mut dyn Committer<P>,
-    read: impl FnOnce(StreamReader<P>, ComponentContext, CancellationToken) + Send + 'static,
+    read: impl FnOnce(
+        StreamReader<P>,
+        ComponentContext,
+        CancellationToken,
+    ) -> Result<(), ComponentError>
+    + Send
+    + 'static,
 ) -> Result<(), ComponentError> {
     let siemflow_core::component::SourceContext {
         component,
@@ -322,7 +329,11 @@ pub(crate) async fn run_blocking_reader<P: Send + 'static>(
         committer,
     )
     .await;
-    let _ = reading.await;
+    // What the reader sent is delivered and committed first; then its own failure, if any,
+    // is the source's.
+    if let Ok(Err(error)) = reading.await {
+        return Err(error);
+    }
     driven
 }
 

@@ -24,7 +24,7 @@ use tokio::net::TcpStream;
 
 use super::receiver::EventReceiver;
 use super::sas;
-use crate::azure::token::TokenProvider;
+use crate::azure::token::{AuthError, TokenProvider};
 
 /// What AMQP runs over: TCP, TLS, or a WebSocket on either.
 trait Transport:
@@ -312,13 +312,16 @@ impl NamespaceConnection {
                     .unwrap_or_else(|| SystemTime::now() + Duration::from_secs(3600)),
             ),
             NamespaceAuth::Entra(tokens) => {
+                // Refused credentials are the app's problem for good; an identity platform that
+                // cannot be reached is a hiccup like any other.
                 let token =
                     tokens
                         .token(EVENT_HUBS_RESOURCE)
                         .await
                         .map_err(|error| AmqpFailure {
                             what: what.clone(),
-                            condition: Some("amqp:unauthorized-access".into()),
+                            condition: matches!(error, AuthError::Rejected { .. })
+                                .then(|| "amqp:unauthorized-access".into()),
                             message: error.to_string(),
                         })?;
                 let expires = SystemTime::now() + token.remaining();

@@ -26,10 +26,11 @@ pub enum BlobError {
     /// The container or blob does not exist (any more).
     #[error("not found")]
     NotFound,
-    /// The credentials were refused: wrong key, expired SAS, missing role.
+    /// The credentials were refused: wrong key, expired SAS, missing role, malformed
+    /// authentication.
     #[error("HTTP {status} {code}: {message}")]
     Denied {
-        /// 401 or 403.
+        /// 401 or 403 (400 for `InvalidAuthenticationInfo`).
         status: u16,
         /// `x-ms-error-code`.
         code: String,
@@ -352,6 +353,12 @@ impl BlobClient {
             200..=299 => Ok(Answer { body: bytes, etag }),
             404 => Err(BlobError::NotFound),
             409 | 412 => Err(BlobError::Conflict { status, code }),
+            // The authentication itself is malformed: as final as a refusal.
+            400 if code == "InvalidAuthenticationInfo" => Err(BlobError::Denied {
+                status,
+                code,
+                message: message_of(&bytes),
+            }),
             401 | 403 => {
                 if let (401, Some((tokens, token))) = (status, bearer) {
                     // Expired or revoked early: the next request fetches a new one.

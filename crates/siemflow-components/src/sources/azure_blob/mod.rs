@@ -179,7 +179,7 @@ impl SourceConfig for AzureBlobSourceConfig {
                 commit_interval,
                 &mut committer,
                 move |reader, component, _| {
-                    reader::run(&client, &settings, &saved, reader, &component, &runtime);
+                    reader::run(&client, &settings, &saved, reader, &component, &runtime)
                 },
             )
             .await

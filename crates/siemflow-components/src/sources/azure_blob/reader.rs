@@ -11,7 +11,7 @@ use std::io::Cursor;
 use std::time::{Duration, SystemTime};
 
 use siemflow_core::codec::{Framer, Framing};
-use siemflow_core::component::ComponentContext;
+use siemflow_core::component::{ComponentContext, ComponentError};
 
 use super::layout::{blob_hour, container_of, day_prefix, days, truncate};
 use super::state::{BlobCheckpoint, BlobPosition, Position};
@@ -68,7 +68,38 @@ impl OpenBlob {
 /// Blob reads in flight at once.
 const CONCURRENT_READS: usize = 8;
 
-/// Reads until shutdown.
+/// Why a poll ended early.
+enum End {
+    /// The source is stopping.
+    Stopped,
+    /// The storage service or the identity platform refused the credentials themselves (a wrong
+    /// key, an expired SAS, an app that cannot log in): trying again cannot help.
+    Refused(String),
+}
+
+impl From<Stopped> for End {
+    fn from(_: Stopped) -> Self {
+        Self::Stopped
+    }
+}
+
+/// Whether the credentials themselves were refused (as opposed to a missing permission, which
+/// an administrator may grant while the source waits). Azure answers a bad signature with
+/// `403 AuthenticationFailed`, Azurite with `403 AuthorizationFailure`; both say "Server failed
+/// to authenticate the request". A malformed one is `400 InvalidAuthenticationInfo`.
+fn refused(error: &BlobError) -> bool {
+    match error {
+        BlobError::Denied { code, message, .. } => {
+            code == "AuthenticationFailed"
+                || code == "InvalidAuthenticationInfo"
+                || message.starts_with("Server failed to authenticate the request")
+        }
+        BlobError::Auth(AuthError::Rejected { .. }) => true,
+        _ => false,
+    }
+}
+
+/// Reads until shutdown, or until the credentials are refused.
 pub(crate) fn run(
     client: &BlobClient,
     settings: &ReaderSettings,
@@ -76,7 +107,7 @@ pub(crate) fn run(
     mut reader: StreamReader<Position>,
     component: &ComponentContext,
     runtime: &tokio::runtime::Handle,
-) {
+) -> Result<(), ComponentError> {
     let mut floor = saved
         .floor_time()
         .map_or(settings.start, |floor| floor.max(settings.start));
@@ -95,7 +126,12 @@ pub(crate) fn run(
         ) {
             Ok(Some(next)) => floor = floor.max(next),
             Ok(None) => {}
-            Err(Stopped) => return,
+            Err(End::Stopped) => return Ok(()),
+            Err(End::Refused(why)) => {
+                return Err(ComponentError::Other(format!(
+                    "Azure Storage refused the credentials ({why}); check the account key, the SAS token (its signature and expiry), or the Entra app's secret or certificate; a refusal is not retried"
+                )));
+            }
         }
         tracing::debug!(
             pipeline = %component.pipeline,
@@ -108,7 +144,7 @@ pub(crate) fn run(
         let wake = std::time::Instant::now() + settings.poll_interval;
         while std::time::Instant::now() < wake {
             if reader.is_shutting_down() {
-                return;
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50).min(settings.poll_interval));
         }
@@ -129,27 +165,38 @@ fn poll(
     runtime: &tokio::runtime::Handle,
     floor: SystemTime,
     open: &mut HashMap<String, OpenBlob>,
-) -> Result<Option<SystemTime>, Stopped> {
+) -> Result<Option<SystemTime>, End> {
     let now = SystemTime::now();
-    let failed = |what: &str, error: BlobError| {
+    let failed = |what: &str, error: BlobError| -> Result<(), End> {
+        if refused(&error) {
+            component
+                .metrics
+                .error("access_denied", &format_args!("{what}: {error}"));
+            return Err(End::Refused(format!("{what}: {error}")));
+        }
+        if matches!(error, BlobError::Denied { .. }) {
+            // A missing role or permission: an administrator may grant it while we wait.
+            component.metrics.degraded(
+                "access_denied",
+                &format_args!("{what}: {error}; trying again every poll"),
+            );
+        }
         component.metrics.error(
-            if matches!(
-                error,
-                BlobError::Denied { .. } | BlobError::Auth(AuthError::Rejected { .. })
-            ) {
+            if matches!(error, BlobError::Denied { .. }) {
                 "access_denied"
             } else {
                 "storage_failed"
             },
             &format_args!("{what}: {error}; trying again next poll"),
         );
+        Ok(())
     };
     let containers = match &settings.containers {
         Some(containers) => containers.clone(),
         None => match runtime.block_on(client.list_containers(&settings.container_prefix)) {
             Ok(names) => names,
             Err(error) => {
-                failed("listing containers", error);
+                failed("listing containers", error)?;
                 return Ok(None);
             }
         },
@@ -170,7 +217,7 @@ fn poll(
         let tenants = match runtime.block_on(client.list_blobs(container, "tenantId=", Some("/"))) {
             Ok((_, prefixes)) => prefixes,
             Err(error) => {
-                failed(&format!("listing {container}"), error);
+                failed(&format!("listing {container}"), error)?;
                 complete = false;
                 continue;
             }
@@ -183,7 +230,7 @@ fn poll(
                         listed.extend(blobs.into_iter().map(|blob| (container.clone(), blob)))
                     }
                     Err(error) => {
-                        failed(&format!("listing {container}/{prefix}"), error);
+                        failed(&format!("listing {container}/{prefix}"), error)?;
                         complete = false;
                     }
                 }
@@ -265,7 +312,7 @@ fn poll(
                     open.remove(key);
                 }
                 Err(error) => {
-                    failed(&format!("reading {key}"), error);
+                    failed(&format!("reading {key}"), error)?;
                     complete = false;
                 }
             }
@@ -285,6 +332,7 @@ fn poll(
     if !complete {
         return Ok(None);
     }
+    component.metrics.recovered();
     let settled_before = truncate(
         now.checked_sub(Duration::from_secs(3600) + settings.grace_period)
             .unwrap_or(SystemTime::UNIX_EPOCH),

@@ -323,14 +323,20 @@ async fn run(
     )
     .await;
     shutdown.cancel();
-    let balancer = supervisor.await.ok().flatten();
+    let supervised = supervisor.await.ok();
     // The last positions go to the store before the partitions are given up.
     drop(committer);
     if let Some(writer) = writer {
         let _ = writer.await;
     }
+    let (balancer, refused) = supervised.map_or((None, None), |s| (s.balancer, s.refused));
     if let Some(balancer) = balancer {
         balancer.relinquish().await;
+    }
+    if let Some(refused) = refused {
+        return Err(ComponentError::Other(format!(
+            "the Event Hubs namespace refused the credentials ({refused}); check the connection string's key and policy name (it needs the Listen claim), or the app's Azure Event Hubs Data Receiver role; a refusal is not retried"
+        )));
     }
     driven
 }

@@ -79,12 +79,14 @@ pub struct ReaderSettings {
 }
 
 /// Why a reader ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Ended {
     /// Shutdown, or nobody takes batches any more.
     Stopped,
     /// Another receiver took the partition (`amqp:link:stolen`).
     Stolen,
+    /// The namespace refused the credentials: trying again cannot help.
+    Refused(AmqpFailure),
 }
 
 /// A partition's reader.
@@ -187,6 +189,10 @@ impl PartitionReader {
                     tracing::warn!(partition = %self.partition, "{failure}; giving the partition up");
                     self.component.metrics.error(kind.label(), &failure);
                     return (Ended::Stolen, self.last);
+                }
+                FailureKind::Unauthorized => {
+                    self.component.metrics.error(kind.label(), &failure);
+                    return (Ended::Refused(failure), self.last);
                 }
                 FailureKind::Throttled => {
                     // The service asks for a few seconds; do not hammer a throttled namespace.

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::balance::Balancer;
 use super::checkpoint::{PartitionPosition, Position};
 use super::partition::{Ended, PartitionReader, ReaderSettings};
+use crate::azure::event_hubs::namespace::{AmqpFailure, FailureKind};
 use crate::sources::json_stream::ReadBatch;
 
 /// Who decides which partitions this instance reads.
@@ -69,31 +70,54 @@ impl Readers {
         }
     }
 
-    /// A reader ended: restarts it if it was stolen while still wanted.
+    /// A reader ended: restarts it if it was stolen while still wanted; the namespace's refusal
+    /// of the credentials, which ends the source.
     fn ended(
         &mut self,
         id: String,
         generation: u64,
         ended: Ended,
         last: Option<PartitionPosition>,
-    ) {
+    ) -> Option<AmqpFailure> {
         let current = self
             .running
             .get(&id)
             .is_some_and(|(running, _)| *running == generation);
         if !current {
-            return;
+            return None;
         }
         self.running.remove(&id);
-        if ended == Ended::Stolen && !self.shutdown.is_cancelled() {
-            let wait = self.settings.stolen_retry;
-            self.start(id, last, wait);
+        match ended {
+            Ended::Stolen if !self.shutdown.is_cancelled() => {
+                let wait = self.settings.stolen_retry;
+                self.start(id, last, wait);
+                None
+            }
+            Ended::Refused(failure) => Some(failure),
+            Ended::Stolen | Ended::Stopped => None,
+        }
+    }
+
+    /// Stops every reader.
+    fn stop_all(&mut self) {
+        for (_, (_, stop)) in self.running.drain() {
+            stop.cancel();
         }
     }
 }
 
-/// Finds the partitions and runs the readers until shutdown; returns the balancer (to give
-/// the partitions up once the last checkpoint is written).
+/// How the readers ended: the balancer (to give the partitions up once the last checkpoint is
+/// written), and the namespace's refusal of the credentials if that is why.
+#[derive(Debug)]
+pub struct Supervised {
+    /// The balancer, with the blob store.
+    pub balancer: Option<Balancer>,
+    /// Why the source must stop, if the namespace refused the credentials.
+    pub refused: Option<AmqpFailure>,
+}
+
+/// Finds the partitions and runs the readers until shutdown, or until the namespace refuses the
+/// credentials (then every reader stops and the refusal is returned).
 pub async fn supervise(
     settings: Arc<ReaderSettings>,
     only: Option<Vec<String>>,
@@ -101,13 +125,25 @@ pub async fn supervise(
     component: ComponentContext,
     batches: mpsc::Sender<ReadBatch<Position>>,
     shutdown: CancellationToken,
-) -> Option<Balancer> {
+) -> Supervised {
     let balancer = |assignment: Assignment| match assignment {
         Assignment::Balanced(balancer, _) => Some(balancer),
         Assignment::All(_) => None,
     };
-    let Some(mut ids) = partition_ids(&settings, &component, &shutdown).await else {
-        return balancer(assignment);
+    let mut ids = match partition_ids(&settings, &component, &shutdown).await {
+        Ok(Some(ids)) => ids,
+        Ok(None) => {
+            return Supervised {
+                balancer: balancer(assignment),
+                refused: None,
+            };
+        }
+        Err(refused) => {
+            return Supervised {
+                balancer: balancer(assignment),
+                refused: Some(refused),
+            };
+        }
     };
     if let Some(only) = &only {
         for id in only.iter().filter(|id| !ids.contains(id)) {
@@ -147,6 +183,7 @@ pub async fn supervise(
             Some(rounds)
         }
     };
+    let mut refused = None;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
@@ -172,7 +209,12 @@ pub async fn supervise(
                 }
             }
             Some(joined) = readers.set.join_next(), if !readers.set.is_empty() => match joined {
-                Ok((id, generation, ended, last)) => readers.ended(id, generation, ended, last),
+                Ok((id, generation, ended, last)) => {
+                    if let Some(failure) = readers.ended(id, generation, ended, last) {
+                        refused = Some(failure);
+                        break;
+                    }
+                }
                 Err(error) => component.metrics.error(
                     "reader_failed",
                     &format_args!("a partition reader failed: {error}"),
@@ -180,16 +222,21 @@ pub async fn supervise(
             },
         }
     }
+    readers.stop_all();
     while readers.set.join_next().await.is_some() {}
-    balancer(assignment)
+    Supervised {
+        balancer: balancer(assignment),
+        refused,
+    }
 }
 
-/// The hub's partition ids, asked until the answer comes or the source stops.
+/// The hub's partition ids, asked until the answer comes or the source stops (`None`); the
+/// namespace's refusal of the credentials is not asked again.
 async fn partition_ids(
     settings: &ReaderSettings,
     component: &ComponentContext,
     shutdown: &CancellationToken,
-) -> Option<Vec<String>> {
+) -> Result<Option<Vec<String>>, AmqpFailure> {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
     loop {
         let attempt = async {
@@ -202,17 +249,20 @@ async fn partition_ids(
             ids
         };
         let failure = tokio::select! {
-            () = shutdown.cancelled() => return None,
+            () = shutdown.cancelled() => return Ok(None),
             answer = attempt => match answer {
-                Ok(ids) => return Some(ids),
+                Ok(ids) => return Ok(Some(ids)),
                 Err(failure) => failure,
             },
         };
-        let delay = backoff.next_delay();
         component.metrics.error(failure.kind().label(), &failure);
+        if failure.kind() == FailureKind::Unauthorized {
+            return Err(failure);
+        }
+        let delay = backoff.next_delay();
         tracing::warn!(retry_in = ?delay, "{failure}");
         tokio::select! {
-            () = shutdown.cancelled() => return None,
+            () = shutdown.cancelled() => return Ok(None),
             () = tokio::time::sleep(delay) => {}
         }
     }
