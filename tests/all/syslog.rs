@@ -284,3 +284,98 @@ sinks:
     }
     assert!(stderr.contains("4 error(s)"), "{stderr}");
 }
+
+/// A self-signed certificate made the usual way (`openssl req -x509`: CA:TRUE), as SIEM
+/// receivers ship them: `(certificate, key)` files in `dir`.
+fn self_signed(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    let made = output(
+        std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+            ])
+            .args(["-subj", &format!("/CN={name}.siem.example")])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+    );
+    assert!(made.status.success(), "{}", describe(&made));
+    let text = output(
+        std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(&cert),
+    );
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("CA:TRUE"),
+        "openssl marks it a CA"
+    );
+    (cert, key)
+}
+
+#[test]
+fn a_pinned_self_signed_receiver_certificate_is_trusted_and_another_is_refused_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let (qradar, key) = self_signed(dir.path(), "qradar");
+    let (other, _) = self_signed(dir.path(), "other");
+    let receiver = SyslogNg::start_with(
+        &dir.path().join("syslog-ng"),
+        Listen::Tls,
+        free_port(),
+        Some((qradar.clone(), key)),
+    );
+    write(&dir.path().join("in.json"), records(2_000));
+    let pipeline = |ca: &std::path::Path| {
+        format!(
+            "id: pinned\nsources:\n  in: {{ type: file, path: in.json }}\ntransforms:\n  cef: {{ type: wasm, inputs: [in], plugin: \"builtin:defender-cef\" }}\nsinks:\n  qradar:\n    type: syslog\n    inputs: [cef]\n    address: 127.0.0.1:{}\n    transport: tls\n    tls: {{ ca_file: {} }}\n",
+            receiver.port,
+            ca.display()
+        )
+    };
+    write(&dir.path().join("p.yaml"), pipeline(&qradar));
+    let run = output(siemflow(dir.path()).args(["run", "p.yaml"]));
+    assert_eq!(run.status.code(), Some(0), "{}", describe(&run));
+    let received = receiver.received(2_000, Duration::from_secs(60));
+    assert_eq!(received.len(), 2_000, "{}", receiver.counters());
+    assert!(
+        received.iter().all(|event| event["MESSAGE"]
+            .as_str()
+            .is_some_and(|message| message.starts_with("CEF:0|Microsoft|"))),
+        "{}",
+        received[0]
+    );
+
+    // Another self-signed certificate pinned: refused, and said so with the fix.
+    let wrong = dir.path().join("wrong");
+    write(&wrong.join("in.json"), records(10));
+    write(&wrong.join("p.yaml"), pipeline(&other));
+    let mut run = siemflow(&wrong)
+        .args(["run", "p.yaml"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = run.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .find(|line| line.contains("invalid server certificate"))
+    });
+    let line = said.join().unwrap().expect("the refusal is logged");
+    let _ = run.kill();
+    let _ = run.wait();
+    assert!(
+        line.contains("presents a CA certificate as its own")
+            && line.contains("put exactly that certificate in `tls.ca_file` to pin it"),
+        "{line}"
+    );
+    assert_eq!(
+        receiver.received(2_000, Duration::from_millis(500)).len(),
+        2_000,
+        "nothing more got through"
+    );
+}

@@ -45,12 +45,27 @@ impl SyslogNg {
         port: u16,
         certificates: Option<&Certificates>,
     ) -> Self {
+        Self::start_with(
+            dir,
+            listen,
+            port,
+            certificates.map(|c| (c.cert_file.clone(), c.key_file.clone())),
+        )
+    }
+
+    /// [`SyslogNg::start`] with a certificate and key file of one's own.
+    pub fn start_with(
+        dir: &Path,
+        listen: Listen,
+        port: u16,
+        certificate: Option<(PathBuf, PathBuf)>,
+    ) -> Self {
         let mut receiver = Self {
             child: None,
             dir: dir.to_path_buf(),
             port,
             listen,
-            certificates: certificates.map(|c| (c.cert_file.clone(), c.key_file.clone())),
+            certificates: certificate,
         };
         receiver.launch();
         receiver

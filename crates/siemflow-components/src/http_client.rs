@@ -83,13 +83,18 @@ fn build(
 
 /// A request error with its chain of causes (reqwest keeps the useful part, such as "connection
 /// refused", in `source()`), without the request's URL: some endpoints carry a token in it, and
-/// callers name the server themselves.
+/// callers name the server themselves. A certificate problem is worded with its fix
+/// ([`crate::tls::explain`]).
 pub fn describe_error(error: reqwest::Error) -> String {
     let error = error.without_url();
     let mut text = error.to_string();
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
         text.push_str(": ");
+        if let Some(words) = crate::tls::explain(cause) {
+            text.push_str(&words);
+            break;
+        }
         text.push_str(&cause.to_string());
         source = cause.source();
     }

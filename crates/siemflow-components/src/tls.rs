@@ -3,10 +3,21 @@
 //! Verification is on by default, against the system's trusted roots or a `ca_file`; the server
 //! name (SNI and the name checked) is the host of the component's address unless `server_name`
 //! says otherwise. A client certificate is sent when `cert_file` and `key_file` are given.
+//!
+//! A certificate in `ca_file` is also **pinned**: a server that presents exactly that
+//! certificate is trusted as it is, the way OpenSSL-based senders (rsyslog, syslog-ng, Vector)
+//! trust a self-signed certificate given as their CA file. That is how SIEM receivers that ship a
+//! self-signed certificate made with `openssl req -x509` (marked CA:TRUE, which rustls would
+//! otherwise refuse as "a CA certificate used as an end-entity certificate") are trusted; the
+//! certificate itself being the trust decision, its names and dates are not checked then. Any
+//! other certificate is verified against the `ca_file` chain as usual.
+//!
+//! Certificate errors are worded with their fix ([`explain`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -99,7 +110,26 @@ impl TlsOptions {
         self.check()?;
         let (builder, provider) = builder()?;
         let builder = if self.verify {
-            builder.with_root_certificates(self.roots()?)
+            match &self.ca_file {
+                Some(ca_file) => {
+                    let pinned = read_certificates(ca_file)?;
+                    let chain = WebPkiServerVerifier::builder_with_provider(
+                        Arc::new(self.roots()?),
+                        provider,
+                    )
+                    .build()
+                    .map_err(|error| {
+                        format!(
+                            "cannot trust the certificates of {}: {error}",
+                            ca_file.display()
+                        )
+                    })?;
+                    builder
+                        .dangerous()
+                        .with_custom_certificate_verifier(Arc::new(PinnedOrChain { pinned, chain }))
+                }
+                None => builder.with_root_certificates(self.roots()?),
+            }
         } else {
             builder
                 .dangerous()
@@ -159,9 +189,16 @@ impl TlsOptions {
 }
 
 impl TlsClient {
-    /// Runs the TLS handshake over a connected socket.
+    /// Runs the TLS handshake over a connected socket; a refused certificate is worded with its
+    /// fix.
     pub async fn connect(&self, tcp: TcpStream) -> std::io::Result<TlsStream<TcpStream>> {
-        self.connector.connect(self.server_name.clone(), tcp).await
+        self.connector
+            .connect(self.server_name.clone(), tcp)
+            .await
+            .map_err(|error| match explain(&error) {
+                Some(words) => std::io::Error::new(error.kind(), words),
+                None => error,
+            })
     }
 }
 
@@ -225,6 +262,104 @@ fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String
     Ok(certificates)
 }
 
+/// `ca_file` given: a server certificate that is exactly one of its certificates is trusted as
+/// it is (pinned); any other is verified against them as a chain.
+#[derive(Debug)]
+struct PinnedOrChain {
+    pinned: Vec<CertificateDer<'static>>,
+    chain: Arc<WebPkiServerVerifier>,
+}
+
+impl ServerCertVerifier for PinnedOrChain {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if self
+            .pinned
+            .iter()
+            .any(|pinned| pinned.as_ref() == end_entity.as_ref())
+        {
+            return Ok(ServerCertVerified::assertion());
+        }
+        self.chain
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.chain.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.chain.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.chain.supported_verify_schemes()
+    }
+}
+
+/// A TLS error in words, with what to do about it; `None` when `error` holds no TLS error.
+pub fn explain(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Some(explain_tls(tls));
+        }
+        // tokio-rustls reports a handshake failure as an io::Error wrapping the rustls::Error,
+        // which hyper wraps in another; io::Error's `source` skips what it wraps.
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && let Some(words) = explain(inner)
+        {
+            return Some(words);
+        }
+        cause = current.source();
+    }
+    None
+}
+
+fn explain_tls(error: &rustls::Error) -> String {
+    use rustls::CertificateError as Certificate;
+    let rustls::Error::InvalidCertificate(problem) = error else {
+        return format!("TLS failed: {error}");
+    };
+    let words = match problem {
+        Certificate::UnknownIssuer => "the server's certificate is not signed by a CA this client trusts: put the CA that issued it in `tls.ca_file` (or `ca_file`), or the server's own certificate to pin it".to_string(),
+        Certificate::NotValidForName | Certificate::NotValidForNameContext { .. } => {
+            let presented = match problem {
+                Certificate::NotValidForNameContext { expected, presented } => format!(
+                    " (it is for {}, not {expected:?})",
+                    if presented.is_empty() { "no name at all".to_string() } else { presented.join(", ") }
+                ),
+                _ => String::new(),
+            };
+            format!("the server's certificate is not for the name connected to{presented}: connect by a name it holds, or set `tls.server_name` to one; or pin the certificate in `tls.ca_file`")
+        }
+        Certificate::Expired | Certificate::ExpiredContext { .. } => "the server's certificate has expired: the SIEM's administrator must renew it".to_string(),
+        Certificate::NotValidYet | Certificate::NotValidYetContext { .. } => "the server's certificate is not valid yet: check this machine's clock and the server's".to_string(),
+        Certificate::Revoked => "the server's certificate was revoked".to_string(),
+        Certificate::BadSignature => "the server's certificate is not signed by the CA it names: the chain the server sends is wrong".to_string(),
+        Certificate::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => "the server presents a CA certificate as its own (a self-signed certificate made with `openssl req -x509` is one) that is not in `tls.ca_file`: put exactly that certificate in `tls.ca_file` to pin it".to_string(),
+        other => format!("the server's certificate is refused ({other:?})"),
+    };
+    format!("invalid server certificate: {words}")
+}
+
 /// `verify: false`: any certificate is accepted (the handshake's signatures are still checked,
 /// so the connection is at least with whoever holds the key it shows).
 #[derive(Debug)]
@@ -272,5 +407,120 @@ impl ServerCertVerifier for AcceptAnyServer {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed certificate marked CA:TRUE, as `openssl req -x509` makes them: PEM files of
+    /// the certificate and the key in `dir`, and a server configuration presenting it.
+    fn self_signed(dir: &Path, name: &str) -> (PathBuf, Arc<rustls::ServerConfig>) {
+        let mut params =
+            rcgen::CertificateParams::new(vec![format!("{name}.siem.example")]).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().expect("a key");
+        let certificate = params.self_signed(&key).expect("a certificate");
+        let cert_file = dir.join(format!("{name}.crt"));
+        let key_file = dir.join(format!("{name}.key"));
+        std::fs::write(&cert_file, certificate.pem()).expect("write");
+        std::fs::write(&key_file, key.serialize_pem()).expect("write");
+        let server = ServerTlsOptions {
+            cert_file: cert_file.clone(),
+            key_file,
+        }
+        .config()
+        .expect("a server configuration");
+        (cert_file, Arc::new(server))
+    }
+
+    /// Accepts TLS connections with `server`, answering each with a minimal HTTP 200.
+    async fn serve(server: Arc<rustls::ServerConfig>) -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let acceptor = tokio_rustls::TlsAcceptor::from(server);
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut tls) = acceptor.accept(tcp).await {
+                        let mut request = [0u8; 1024];
+                        let _ = tls.read(&mut request).await;
+                        let _ = tls
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                            .await;
+                        let _ = tls.shutdown().await;
+                    }
+                });
+            }
+        });
+        address
+    }
+
+    #[tokio::test]
+    async fn a_pinned_self_signed_certificate_is_trusted_over_tcp_and_https_and_another_is_explained()
+     {
+        let dir = tempfile::tempdir().expect("a directory");
+        let (pinned, server) = self_signed(dir.path(), "qradar");
+        let (other, _) = self_signed(dir.path(), "other");
+        let address = serve(server).await;
+        let options = |ca_file: &Path| TlsOptions {
+            ca_file: Some(ca_file.to_path_buf()),
+            ..TlsOptions::default()
+        };
+
+        let client = options(&pinned).client("127.0.0.1").expect("a client");
+        let tcp = TcpStream::connect(address).await.expect("connect");
+        client
+            .connect(tcp)
+            .await
+            .expect("the pinned certificate is trusted");
+        let http = crate::http_client::client_with(
+            &options(&pinned),
+            std::time::Duration::from_secs(5),
+            std::time::Duration::from_secs(5),
+        )
+        .expect("an HTTP client");
+        let answer = http
+            .get(format!("https://{address}/"))
+            .send()
+            .await
+            .expect("HTTPS with the pinned certificate");
+        assert_eq!(answer.status().as_u16(), 200);
+
+        let refused = options(&other).client("127.0.0.1").expect("a client");
+        let tcp = TcpStream::connect(address).await.expect("connect");
+        let error = refused
+            .connect(tcp)
+            .await
+            .expect_err("another certificate is refused");
+        assert!(
+            error
+                .to_string()
+                .contains("put exactly that certificate in `tls.ca_file`"),
+            "{error}"
+        );
+        let http = crate::http_client::client_with(
+            &options(&other),
+            std::time::Duration::from_secs(5),
+            std::time::Duration::from_secs(5),
+        )
+        .expect("an HTTP client");
+        let error = http
+            .get(format!("https://{address}/"))
+            .send()
+            .await
+            .expect_err("refused over HTTPS too");
+        let described = crate::http_client::describe_error(error);
+        assert!(
+            described.contains(
+                "invalid server certificate: the server presents a CA certificate as its own"
+            ),
+            "{described}"
+        );
     }
 }

@@ -241,13 +241,15 @@ impl Namespace {
             Some(config) => {
                 let name = rustls::pki_types::ServerName::try_from(self.host.clone())
                     .map_err(|error| AmqpFailure::new(&what, error))?;
-                Box::new(
-                    step(
-                        &what,
-                        tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp),
-                    )
-                    .await?,
-                )
+                let handshake = async {
+                    tokio_rustls::TlsConnector::from(config.clone())
+                        .connect(name, tcp)
+                        .await
+                        .map_err(|error| {
+                            crate::tls::explain(&error).unwrap_or_else(|| error.to_string())
+                        })
+                };
+                Box::new(step(&what, handshake).await?)
             }
             None => Box::new(tcp),
         };
