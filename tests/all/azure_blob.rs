@@ -431,7 +431,8 @@ sinks:
     // days ago), and one read per blob.
     assert_eq!(backfill.0, 1 + CONTAINERS * (1 + 46) + CONTAINERS * HOURS);
 
-    // Steady polls: the floor is at most two hours back, so each poll lists at most two days.
+    // Steady polls: the floor is at most two hours back, so each poll lists at most two days,
+    // every tenth the three days of the look-back.
     wait_polls(11, &mut child);
     let first_rss = rss_kib(child.id());
     wait_polls(111, &mut child);
@@ -441,14 +442,18 @@ sinks:
     assert_eq!(status.code(), Some(0));
 
     let steady = &polls(&log)[1..];
-    for (requests, followed) in steady {
+    for (index, (requests, followed)) in steady.iter().enumerate() {
+        // Every tenth poll lists the 48-hour look-back (three days) for late blobs.
+        let days = if (index + 1) % 10 == 0 { 3..=3 } else { 1..=2 };
+        let bounds = 1 + CONTAINERS * (1 + days.start())..=1 + CONTAINERS * (1 + days.end());
         assert!(
-            (1 + CONTAINERS * 2..=1 + CONTAINERS * 3).contains(requests),
-            "a steady poll made {requests} requests, not 1 + {CONTAINERS} x (1 + 1 or 2 days)"
+            bounds.contains(requests),
+            "steady poll {} made {requests} requests, not 1 + {CONTAINERS} x (1 + {days:?} days)",
+            index + 1
         );
         assert!(
             *followed <= CONTAINERS * 3,
-            "only the blobs of the hours above the floor are kept: {followed}"
+            "only the blobs of the hours above the floor are read: {followed}"
         );
     }
     assert_eq!(
@@ -461,7 +466,11 @@ sinks:
     )
     .unwrap();
     let kept = checkpoint["blobs"].as_object().unwrap().len() as u64;
-    assert!(kept <= CONTAINERS * 3, "the checkpoint keeps {kept} blobs");
+    // Positions are kept through the look-back and a day (72 hours), not for the 1,000 hours.
+    assert!(
+        kept <= CONTAINERS * (72 + 3),
+        "the checkpoint keeps {kept} blobs"
+    );
     assert!(
         last_rss < first_rss + 4 * 1024,
         "resident memory grew from {first_rss} KiB to {last_rss} KiB over 100 polls"
@@ -608,4 +617,109 @@ fn refused_credentials_stop_the_run_with_the_reason_and_without_the_secret() {
             "{name}: the secret leaked: {stderr}"
         );
     }
+}
+
+#[test]
+fn late_blobs_are_read_once_and_a_blob_past_the_look_back_is_named() {
+    let azurite = Azurite::start();
+    let port: u16 = azurite
+        .blob_endpoint()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let proxy = siemflow_test_support::proxy::TcpProxy::start(([127, 0, 0, 1], port).into());
+    let mut next = 0u64;
+    let mut ops = vec![json!({"op": "container", "name": container(TABLES[0])})];
+    appends(TABLES[0], 0, 100, &mut next, &mut ops);
+    azurite.python_sdk(&Value::Array(ops));
+    let connection_string = azurite
+        .connection_string()
+        .replace(&format!("127.0.0.1:{port}"), &proxy.address().to_string());
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("p.yaml"),
+        format!(
+            "id: contoso\nsources:\n  export:\n    type: azure_blob\n    connection_string: \"{connection_string}\"\n    start_time: 3d\n    poll_interval: 100ms\nsinks:\n  out: {{ type: file, inputs: [export], path: out.jsonl }}\n"
+        ),
+    );
+    let out = dir.path().join("out.jsonl");
+    let log = dir.path().join("siemflow.log");
+    let metrics = format!("127.0.0.1:{}", crate::support::free_port());
+    let mut child = siemflow(dir.path())
+        .args(["run", "p.yaml", "--metrics-addr", &metrics])
+        .env("SIEMFLOW_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for(&out, 100, &mut child);
+    // The source runs, past the hours of what comes now (its floor is two hours back).
+    std::thread::sleep(Duration::from_secs(2));
+
+    // A delayed export: rows for five hours ago, in a container the source already reads.
+    let mut ops = Vec::new();
+    appends(TABLES[0], 5, 10_000, &mut next, &mut ops);
+    // A table container created with past hours.
+    ops.push(json!({"op": "container", "name": container(TABLES[1])}));
+    appends(TABLES[1], 10, 5_000, &mut next, &mut ops);
+    appends(TABLES[1], 30, 5_000, &mut next, &mut ops);
+    azurite.python_sdk(&Value::Array(ops));
+    // Listings that fail for a while, during which an export lands for twenty hours ago.
+    proxy.set_up(false);
+    let mut ops = vec![json!({"op": "container", "name": container(TABLES[2])})];
+    appends(TABLES[2], 20, 10_000, &mut next, &mut ops);
+    azurite.python_sdk(&Value::Array(ops));
+    std::thread::sleep(Duration::from_secs(3));
+    proxy.set_up(true);
+    let late = next;
+    // And one past the 48-hour look-back: not read, but named.
+    let mut ops = Vec::new();
+    appends(TABLES[0], 60, 5, &mut next, &mut ops);
+    azurite.python_sdk(&Value::Array(ops));
+
+    wait_for(&out, late as usize, &mut child);
+    let started = Instant::now();
+    let named = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(line) = text.lines().find(|line| line.contains("blob_too_late")) {
+            break line.to_string();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the blob past the look-back was never reported:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let scraped = crate::support::http_get(&metrics, "/metrics");
+    assert_eq!(send_signal(child.id(), libc::SIGTERM), 0);
+    assert_eq!(wait_within(&mut child, PROCESS_LIMIT).code(), Some(0));
+    let got = report_ids(&out);
+    assert_eq!(
+        got.len() as u64,
+        late,
+        "every late row, none past the look-back"
+    );
+    assert!(got.values().all(|count| *count == 1), "each once");
+    assert!(
+        named.contains(&blob_of(60)) && named.contains("look-back"),
+        "{named}"
+    );
+    assert!(
+        scraped
+            .lines()
+            .any(|line| line.starts_with("siemflow_component_errors_total{")
+                && line.contains("reason=\"blob_too_late\"")
+                && line.ends_with(" 1")),
+        "{scraped}"
+    );
+    eprintln!(
+        "late blobs: {} of {} late rows delivered once",
+        got.len() as u64 - 100,
+        late - 100
+    );
 }

@@ -5,7 +5,8 @@
 //! reads only the bytes after what it already read (ranged reads), hands complete lines on, and
 //! keeps a partial last line until its end arrives ([`reader`]). Acknowledged offsets are stored
 //! per blob ([`state`]); a restart resumes there, never from the start of a blob. An hour's blob
-//! is still followed for `grace_period` after the hour, for late appends.
+//! is still followed for `grace_period` after the hour, for late appends, and a blob that
+//! appears or grows later is still read within `lookback`, or named when it comes past it.
 
 pub mod layout;
 mod reader;
@@ -67,6 +68,10 @@ pub struct AzureBlobSourceConfig {
     /// How long after its hour a blob is still watched for late appends (default `1h`).
     #[serde(default = "default_grace_period", with = "duration")]
     pub grace_period: Duration,
+    /// How far back a blob that appears or grows late is still read (default `48h`); older
+    /// ones are named (`blob_too_late`), not read.
+    #[serde(default = "default_lookback", with = "duration")]
+    pub lookback: Duration,
     /// PEM CA certificates to trust instead of the system's.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
@@ -91,6 +96,10 @@ fn default_poll_interval() -> Duration {
 
 fn default_grace_period() -> Duration {
     Duration::from_secs(3600)
+}
+
+fn default_lookback() -> Duration {
+    Duration::from_secs(48 * 3600)
 }
 
 fn default_commit_interval() -> Duration {
@@ -135,6 +144,12 @@ impl SourceConfig for AzureBlobSourceConfig {
         if self.poll_interval.is_zero() {
             return Err("`poll_interval` must be more than 0".into());
         }
+        if self.lookback < self.grace_period + Duration::from_secs(3600) {
+            return Err(format!(
+                "`lookback` must reach past the hour and its `grace_period` ({}): a shorter one would miss blobs the floor has not passed yet",
+                humantime::format_duration(self.grace_period + Duration::from_secs(3600))
+            ));
+        }
         check_sizes(self.max_event_bytes, self.batch_size)
     }
 
@@ -161,6 +176,7 @@ impl SourceConfig for AzureBlobSourceConfig {
                 .map_err(ComponentError::Config)?,
             poll_interval: self.poll_interval,
             grace_period: self.grace_period,
+            lookback: self.lookback,
             max_event_bytes: self.max_event_bytes,
         };
         let batch_size = self.batch_size;

@@ -3,10 +3,19 @@
 //!
 //! Requests per poll: one List Containers (unless `containers` is given), then per container one
 //! listing of its tenant prefixes and one listing per day from the floor to today for each
-//! tenant, then one ranged read per blob that grew (eight at a time). Blobs below the floor are not listed; the
-//! floor moves up to the hour before which every blob is read to its end and past its grace.
+//! tenant, then one ranged read per blob that grew (eight at a time). The floor moves up to the
+//! hour before which every blob is read to its end and past its grace.
+//!
+//! Late blobs: every [`LOOK_BACK_EVERY`]th poll lists the days back to `lookback` (48 hours by
+//! default) instead of the floor, so a blob that appears or grows for an hour the source has
+//! passed (a delayed export, a new table container with past hours, a backfill copied in,
+//! listings that failed for a while) is read; the offsets of settled blobs are kept that far
+//! back, so a settled blob listed again is not read again. Every [`SWEEP_EVERY`]th poll (an hour
+//! at the default `poll_interval`) lists each tenant's blobs whole and names any blob past the
+//! look-back that appeared or grew since the last sweep (`blob_too_late`): too late to read, but
+//! never dropped without a word.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
 use std::time::{Duration, SystemTime};
 
@@ -34,6 +43,8 @@ pub struct ReaderSettings {
     pub poll_interval: Duration,
     /// How long after its hour a blob may still grow.
     pub grace_period: Duration,
+    /// How far back blobs that appear late are still read.
+    pub lookback: Duration,
     /// Largest event.
     pub max_event_bytes: usize,
 }
@@ -67,6 +78,31 @@ impl OpenBlob {
 
 /// Blob reads in flight at once.
 const CONCURRENT_READS: usize = 8;
+
+/// Every how many polls the listing reaches back to `lookback` rather than the floor.
+pub const LOOK_BACK_EVERY: u64 = 10;
+
+/// Every how many polls each tenant's blobs are listed whole, for blobs past the look-back.
+pub const SWEEP_EVERY: u64 = 120;
+
+/// A sweep names blobs modified up to this long before the last sweep (clocks differ).
+const CLOCK_SKEW: Duration = Duration::from_secs(600);
+
+/// What the reader follows from poll to poll.
+struct Follow {
+    /// Hours below it are read to their end and past their grace.
+    floor: SystemTime,
+    /// Blobs being read.
+    open: HashMap<String, OpenBlob>,
+    /// Blobs read to their end below the floor: where they ended, kept through the look-back.
+    settled: HashMap<String, (SystemTime, u64)>,
+    /// Polls so far.
+    polls: u64,
+    /// When the last sweep ran (or the source started).
+    swept: SystemTime,
+    /// Blobs already named as too late in this run.
+    reported: HashSet<String>,
+}
 
 /// Why a poll ended early.
 enum End {
@@ -108,10 +144,17 @@ pub(crate) fn run(
     component: &ComponentContext,
     runtime: &tokio::runtime::Handle,
 ) -> Result<(), ComponentError> {
-    let mut floor = saved
+    let floor = saved
         .floor_time()
         .map_or(settings.start, |floor| floor.max(settings.start));
-    let mut open: HashMap<String, OpenBlob> = HashMap::new();
+    let mut follow = Follow {
+        floor,
+        open: HashMap::new(),
+        settled: HashMap::new(),
+        polls: 0,
+        swept: saved.swept_time().unwrap_or_else(SystemTime::now),
+        reported: HashSet::new(),
+    };
     loop {
         let before = client.requests();
         match poll(
@@ -121,11 +164,9 @@ pub(crate) fn run(
             &mut reader,
             component,
             runtime,
-            floor,
-            &mut open,
+            &mut follow,
         ) {
-            Ok(Some(next)) => floor = floor.max(next),
-            Ok(None) => {}
+            Ok(()) => {}
             Err(End::Stopped) => return Ok(()),
             Err(End::Refused(why)) => {
                 return Err(ComponentError::Other(format!(
@@ -133,12 +174,13 @@ pub(crate) fn run(
                 )));
             }
         }
+        follow.polls += 1;
         tracing::debug!(
             pipeline = %component.pipeline,
             component = %component.id,
             requests = client.requests() - before,
-            followed = open.len(),
-            floor = %humantime::format_rfc3339_seconds(floor),
+            followed = follow.open.len(),
+            floor = %humantime::format_rfc3339_seconds(follow.floor),
             "poll done"
         );
         let wake = std::time::Instant::now() + settings.poll_interval;
@@ -151,11 +193,8 @@ pub(crate) fn run(
     }
 }
 
-/// One poll; the new floor if the listing was complete.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the reader's state, passed down from run"
-)]
+/// One poll: list, read what grew, move the floor if the listing was complete, sweep now and
+/// then.
 fn poll(
     client: &BlobClient,
     settings: &ReaderSettings,
@@ -163,9 +202,8 @@ fn poll(
     reader: &mut StreamReader<Position>,
     component: &ComponentContext,
     runtime: &tokio::runtime::Handle,
-    floor: SystemTime,
-    open: &mut HashMap<String, OpenBlob>,
-) -> Result<Option<SystemTime>, End> {
+    follow: &mut Follow,
+) -> Result<(), End> {
     let now = SystemTime::now();
     let failed = |what: &str, error: BlobError| -> Result<(), End> {
         if refused(&error) {
@@ -197,7 +235,7 @@ fn poll(
             Ok(names) => names,
             Err(error) => {
                 failed("listing containers", error)?;
-                return Ok(None);
+                return Ok(());
             }
         },
     };
@@ -211,7 +249,17 @@ fn poll(
             })
         })
         .collect();
+    // Hours from here on are read; the floor most polls, the whole look-back now and then.
+    let look_back = settings
+        .start
+        .max(now.checked_sub(settings.lookback).unwrap_or(settings.start));
+    let from = if follow.polls.is_multiple_of(LOOK_BACK_EVERY) {
+        follow.floor.min(look_back)
+    } else {
+        follow.floor
+    };
     let mut listed: Vec<(String, crate::azure::storage::listing::Blob)> = Vec::new();
+    let mut tenants_of: Vec<(String, Vec<String>)> = Vec::new();
     let mut complete = true;
     for container in &containers {
         let tenants = match runtime.block_on(client.list_blobs(container, "tenantId=", Some("/"))) {
@@ -223,7 +271,7 @@ fn poll(
             }
         };
         for tenant in &tenants {
-            for day in days(floor, now) {
+            for day in days(from, now) {
                 let prefix = day_prefix(tenant, day);
                 match runtime.block_on(client.list_blobs(container, &prefix, None)) {
                     Ok((blobs, _)) => {
@@ -236,6 +284,7 @@ fn poll(
                 }
             }
         }
+        tenants_of.push((container.clone(), tenants));
     }
     // The blobs that grew, read a few at a time (a backfill reads every blob once).
     let mut sizes: Vec<(String, SystemTime, u64)> = Vec::new();
@@ -245,15 +294,37 @@ fn poll(
         let Some(hour) = blob_hour(&blob.name) else {
             continue;
         };
-        if hour < floor {
+        if hour < from {
             continue;
         }
         let key = format!("{container}/{}", blob.name);
         let size = blob.properties.content_length;
-        let entry = open.entry(key.clone()).or_insert_with(|| {
-            let offset = saved.blobs.get(&key).map_or(0, |position| position.offset);
-            OpenBlob::new(&key, offset, &blob.properties.etag, hour, settings)
-        });
+        if !follow.open.contains_key(&key) {
+            let known = follow
+                .settled
+                .get(&key)
+                .map(|(_, offset)| *offset)
+                .or_else(|| saved.blobs.get(&key).map(|position| position.offset));
+            if known == Some(size) {
+                continue;
+            }
+            if hour < follow.floor {
+                tracing::warn!(
+                    blob = %key,
+                    bytes = size - known.unwrap_or(0).min(size),
+                    "a blob for an hour this source had passed appeared or grew; reading it"
+                );
+            }
+            let offset = known.filter(|offset| *offset <= size).unwrap_or(0);
+            follow.settled.remove(&key);
+            follow.open.insert(
+                key.clone(),
+                OpenBlob::new(&key, offset, &blob.properties.etag, hour, settings),
+            );
+        }
+        let Some(entry) = follow.open.get_mut(&key) else {
+            continue;
+        };
         if size < entry.fetched {
             component.metrics.error(
                 "blob_rewritten",
@@ -281,7 +352,7 @@ fn poll(
         for ((key, ..), result) in chunk.iter().zip(results) {
             match result {
                 Ok(read) => {
-                    let Some(entry) = open.get_mut(key) else {
+                    let Some(entry) = follow.open.get_mut(key) else {
                         continue;
                     };
                     entry.fetched += read.bytes.len() as u64;
@@ -309,7 +380,7 @@ fn poll(
                         "blob_vanished",
                         &format_args!("{key} was listed but is gone; forgetting it"),
                     );
-                    open.remove(key);
+                    follow.open.remove(key);
                 }
                 Err(error) => {
                     failed(&format!("reading {key}"), error)?;
@@ -320,7 +391,7 @@ fn poll(
     }
     let mut unsettled: Option<SystemTime> = None;
     for (key, hour, size) in sizes {
-        let settled = open.get(&key).is_none_or(|entry| {
+        let settled = follow.open.get(&key).is_none_or(|entry| {
             entry.fetched >= size
                 && entry.framer.buffered() == 0
                 && entry.hour + Duration::from_secs(3600) + settings.grace_period < now
@@ -330,7 +401,7 @@ fn poll(
         }
     }
     if !complete {
-        return Ok(None);
+        return Ok(());
     }
     component.metrics.recovered();
     let settled_before = truncate(
@@ -339,10 +410,112 @@ fn poll(
         Duration::from_secs(3600),
     );
     let next = unsettled.map_or(settled_before, |hour| hour.min(settled_before));
-    if next > floor {
-        reader.mark(Position::Floor(next))?;
-        open.retain(|_, entry| entry.hour >= next);
-        return Ok(Some(next));
+    // Settled blobs leave the read set but their ends are kept through the look-back (and a
+    // day more, so that a blob on the edge is never taken for new).
+    let keep_from = look_back
+        .checked_sub(Duration::from_secs(86_400))
+        .unwrap_or(look_back);
+    let settled: Vec<String> = follow
+        .open
+        .iter()
+        .filter(|(_, entry)| entry.hour < next && entry.framer.buffered() == 0)
+        .map(|(key, _)| key.clone())
+        .collect();
+    for key in settled {
+        if let Some(entry) = follow.open.remove(&key) {
+            follow.settled.insert(key, (entry.hour, entry.fetched));
+        }
     }
-    Ok(None)
+    follow.settled.retain(|_, (hour, _)| *hour >= keep_from);
+    if next > follow.floor {
+        reader.mark(Position::Floor {
+            floor: next,
+            keep_from,
+        })?;
+        follow.floor = next;
+    }
+    if follow.polls % SWEEP_EVERY == SWEEP_EVERY - 1 {
+        let reach = follow.floor.min(look_back);
+        sweep(
+            client,
+            saved,
+            reader,
+            component,
+            runtime,
+            follow,
+            &tenants_of,
+            reach,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Lists each tenant's blobs whole and names those below `reach` (the oldest hour the source
+/// still reads) that appeared or grew since the last sweep: too late to be read, never ignored.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the reader's state, passed down from poll"
+)]
+fn sweep(
+    client: &BlobClient,
+    saved: &BlobCheckpoint,
+    reader: &mut StreamReader<Position>,
+    component: &ComponentContext,
+    runtime: &tokio::runtime::Handle,
+    follow: &mut Follow,
+    tenants_of: &[(String, Vec<String>)],
+    reach: SystemTime,
+    now: SystemTime,
+) -> Result<(), End> {
+    let since = follow.swept.checked_sub(CLOCK_SKEW).unwrap_or(follow.swept);
+    for (container, tenants) in tenants_of {
+        for tenant in tenants {
+            let blobs = match runtime.block_on(client.list_blobs(container, tenant, None)) {
+                Ok((blobs, _)) => blobs,
+                Err(error) => {
+                    component.metrics.error(
+                        "storage_failed",
+                        &format_args!(
+                            "sweeping {container}/{tenant}: {error}; trying again at the next sweep"
+                        ),
+                    );
+                    return Ok(());
+                }
+            };
+            for blob in blobs {
+                let Some(hour) = blob_hour(&blob.name) else {
+                    continue;
+                };
+                let key = format!("{container}/{}", blob.name);
+                let recent = blob
+                    .properties
+                    .modified()
+                    .is_some_and(|modified| modified > since);
+                let known = follow
+                    .settled
+                    .get(&key)
+                    .map(|(_, offset)| *offset)
+                    .or_else(|| saved.blobs.get(&key).map(|position| position.offset));
+                if hour >= reach
+                    || !recent
+                    || known == Some(blob.properties.content_length)
+                    || !follow.reported.insert(key.clone())
+                {
+                    continue;
+                }
+                component.metrics.error(
+                    "blob_too_late",
+                    &format_args!(
+                        "{key} ({} bytes, for {}) appeared or grew past the look-back of this source: it is not read; raise `lookback` or `start_time` and restart to read it",
+                        blob.properties.content_length,
+                        humantime::format_rfc3339_seconds(hour)
+                    ),
+                );
+            }
+        }
+    }
+    follow.swept = now;
+    reader.mark(Position::Swept(now))?;
+    Ok(())
 }

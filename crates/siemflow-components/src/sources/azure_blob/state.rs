@@ -1,5 +1,7 @@
 //! What the `azure_blob` source stores: per blob, the byte offset up to which every line was
-//! acknowledged, and the listing floor (hours below it are read to their end and settled).
+//! acknowledged (kept while a blob is within the look-back, so that a settled blob listed again
+//! is not read again), the listing floor (hours below it are read to their end and settled), and
+//! when the last sweep for blobs past the look-back ran.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -22,6 +24,9 @@ pub struct BlobCheckpoint {
     /// `container/blob` to its position.
     #[serde(default)]
     pub blobs: BTreeMap<String, BlobPosition>,
+    /// When the last sweep for blobs past the look-back ran (RFC 3339).
+    #[serde(default)]
+    pub swept: Option<String>,
 }
 
 /// How far one blob is acknowledged.
@@ -43,14 +48,29 @@ pub enum Position {
         /// How far.
         position: BlobPosition,
     },
-    /// Every hour before this is read and delivered (sent at the end of a poll).
-    Floor(SystemTime),
+    /// Every hour before `floor` is read and delivered (sent at the end of a poll); positions of
+    /// blobs before `keep_from` (past the look-back) are no longer needed.
+    Floor {
+        /// The floor.
+        floor: SystemTime,
+        /// The oldest hour whose blobs' positions are kept.
+        keep_from: SystemTime,
+    },
+    /// A sweep for blobs past the look-back ran then.
+    Swept(SystemTime),
 }
 
 impl BlobCheckpoint {
     /// The floor as a time.
     pub fn floor_time(&self) -> Option<SystemTime> {
         self.floor
+            .as_deref()
+            .and_then(|text| humantime::parse_rfc3339(text).ok())
+    }
+
+    /// When the last sweep ran.
+    pub fn swept_time(&self) -> Option<SystemTime> {
+        self.swept
             .as_deref()
             .and_then(|text| humantime::parse_rfc3339(text).ok())
     }
@@ -81,7 +101,9 @@ impl Committer<Position> for BlobCommitter {
                     self.dirty = true;
                 }
             }
-            Position::Floor(floor) if status.is_delivered() && self.stuck.is_empty() => {
+            Position::Floor { floor, keep_from }
+                if status.is_delivered() && self.stuck.is_empty() =>
+            {
                 if self
                     .state
                     .floor_time()
@@ -90,11 +112,15 @@ impl Committer<Position> for BlobCommitter {
                     self.state.floor = Some(humantime::format_rfc3339_seconds(floor).to_string());
                     self.state
                         .blobs
-                        .retain(|key, _| blob_hour(key).is_none_or(|hour| hour >= floor));
+                        .retain(|key, _| blob_hour(key).is_none_or(|hour| hour >= keep_from));
                     self.dirty = true;
                 }
             }
-            Position::Floor(_) => {}
+            Position::Floor { .. } => {}
+            Position::Swept(at) => {
+                self.state.swept = Some(humantime::format_rfc3339_seconds(at).to_string());
+                self.dirty = true;
+            }
         }
     }
 
