@@ -19,7 +19,7 @@ fn sigkill_mid_run_then_restart_delivers_every_line_at_least_once() {
     write(&dir.path().join("in.json"), numbered_lines(0..LINES, 100));
     write(
         &dir.path().join("p.yaml"),
-        "id: crash\nsources:\n  in: { type: file, path: in.json, commit_interval: 100ms }\nsinks:\n  out: { type: file, inputs: [in], path: out.log }\n",
+        "id: crash\nsources:\n  in: { type: file, path: in.json }\nsinks:\n  out: { type: file, inputs: [in], path: out.log }\n",
     );
     let out = dir.path().join("out.log");
     let mut child = siemflow(dir.path())
@@ -71,8 +71,10 @@ fn sigkill_mid_run_then_restart_delivers_every_line_at_least_once() {
         "every line delivered at least once"
     );
     let duplicates = total - distinct.len();
+    // Positions are committed every 100 ms while lines flow: far fewer come again than were
+    // written (when commits starved behind the acknowledgements, every one of them came again).
     assert!(
-        duplicates < at_kill,
-        "the restart resumed from the checkpoint ({checkpoint}), not from the start: {duplicates} duplicates, {at_kill} lines before the kill"
+        duplicates < at_kill / 2,
+        "the restart resumed from a checkpoint close behind the kill ({checkpoint}): {duplicates} duplicates, {at_kill} lines before the kill"
     );
 }

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::json_stream::{
     Committer, Stopped, StreamName, StreamReader, check_sizes, default_batch_size,
-    default_max_event_bytes, run_blocking_reader,
+    default_commit_interval, default_max_event_bytes, run_blocking_reader,
 };
 
 /// Reads JSON events from files.
@@ -51,16 +51,12 @@ pub struct FileSourceConfig {
     /// Events per batch (default 500).
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
-    /// How often acknowledged offsets are written to disk (default `1s`; always at the end).
+    /// How often acknowledged offsets are written to disk (default `100ms`; always at the end).
     #[serde(default = "default_commit_interval", with = "duration")]
     pub commit_interval: Duration,
 }
 
 fn default_poll_interval() -> Duration {
-    Duration::from_secs(1)
-}
-
-fn default_commit_interval() -> Duration {
     Duration::from_secs(1)
 }
 

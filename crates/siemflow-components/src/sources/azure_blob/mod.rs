@@ -25,7 +25,8 @@ use siemflow_core::secret::SecretString;
 use self::reader::ReaderSettings;
 use self::state::{BlobCheckpoint, BlobCommitter};
 use super::json_stream::{
-    check_sizes, default_batch_size, default_max_event_bytes, run_blocking_reader,
+    check_sizes, default_batch_size, default_commit_interval, default_max_event_bytes,
+    run_blocking_reader,
 };
 use crate::azure::credentials::EntraAppBlock;
 use crate::azure::storage::account::StorageAccount;
@@ -81,7 +82,7 @@ pub struct AzureBlobSourceConfig {
     /// Events per batch (default 500).
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
-    /// How often acknowledged offsets are written (default `1s`).
+    /// How often acknowledged offsets are written (default `100ms`).
     #[serde(default = "default_commit_interval", with = "duration")]
     pub commit_interval: Duration,
 }
@@ -100,10 +101,6 @@ fn default_grace_period() -> Duration {
 
 fn default_lookback() -> Duration {
     Duration::from_secs(48 * 3600)
-}
-
-fn default_commit_interval() -> Duration {
-    Duration::from_secs(1)
 }
 
 impl AzureBlobSourceConfig {

@@ -32,7 +32,9 @@ use self::blob_store::BlobCheckpointStore;
 use self::checkpoint::{CheckpointsConfig, FileStore, HubCheckpoint, HubCommitter, HubIdentity};
 use self::partition::{ReaderSettings, StartPosition};
 use self::supervisor::{Assignment, supervise};
-use super::json_stream::{check_sizes, default_batch_size, default_max_event_bytes, drive};
+use super::json_stream::{
+    check_sizes, default_batch_size, default_commit_interval, default_max_event_bytes, drive,
+};
 use crate::azure::credentials::EntraAppBlock;
 use crate::azure::event_hubs::connection_string::{ConnectionString, SharedAccess};
 use crate::azure::event_hubs::namespace::{Namespace, NamespaceAuth};
@@ -88,7 +90,7 @@ pub struct EventHubsSourceConfig {
     /// Message bodies larger than this are dead-lettered (default 1048576, the service's limit).
     #[serde(default = "default_max_event_bytes")]
     pub max_event_bytes: usize,
-    /// How often acknowledged positions are written (default `1s`).
+    /// How often acknowledged positions are written (default `100ms`).
     #[serde(default = "default_commit_interval", with = "duration")]
     pub commit_interval: Duration,
     /// How long each SAS token signed from the key lives (default `1h`); renewed before then.
@@ -129,10 +131,6 @@ fn default_prefetch() -> u32 {
 
 fn default_batch_timeout() -> Duration {
     Duration::from_millis(100)
-}
-
-fn default_commit_interval() -> Duration {
-    Duration::from_secs(1)
 }
 
 fn default_token_lifetime() -> Duration {
