@@ -671,7 +671,13 @@ fn a_triage_webhook_becomes_one_patch_with_only_the_changed_fields() {
     alert["determination"] = Value::Null;
     alert["comments"] = json!([]);
     let alert_id = alert["id"].as_str().unwrap().to_string();
-    server.with(Kind::GraphAlerts, |alerts| alerts.upsert(alert));
+    let mut refused = alert.clone();
+    refused["id"] = json!("da638000000000000000_refused");
+    let refused_id = "da638000000000000000_refused".to_string();
+    server.with(Kind::GraphAlerts, |alerts| {
+        alerts.upsert(alert);
+        alerts.upsert(refused);
+    });
     let mut mde = mde_alert(&template("alertCreationTime"), 2);
     mde["status"] = json!("New");
     mde["comments"] = json!([]);
@@ -681,6 +687,7 @@ fn a_triage_webhook_becomes_one_patch_with_only_the_changed_fields() {
     let dir = tempfile::tempdir().unwrap();
     let address = format!("127.0.0.1:{}", crate::support::free_port());
     let mde_address = format!("127.0.0.1:{}", crate::support::free_port());
+    let slow_address = format!("127.0.0.1:{}", crate::support::free_port());
     write(
         &dir.path().join("p.yaml"),
         format!(
@@ -688,6 +695,7 @@ fn a_triage_webhook_becomes_one_patch_with_only_the_changed_fields() {
 sources:
   triage: {{ type: http_server, address: "{address}", path: /triage, auth_token: hook-token }}
   triage_mde: {{ type: http_server, address: "{mde_address}", path: /mde, auth_token: hook-token }}
+  triage_slow: {{ type: http_server, address: "{slow_address}", path: /slow, auth_token: hook-token, response_timeout: 300ms }}
 sinks:
   defender_mde:
     type: defender_alert_update
@@ -700,7 +708,7 @@ sinks:
     api_base_url: {url}
   defender:
     type: defender_alert_update
-    inputs: [triage]
+    inputs: [triage, triage_slow]
     api: graph
     tenant_id: {TENANT}
     client_id: {CLIENT}
@@ -732,12 +740,84 @@ sinks:
     );
     let (status, _) = post(&address, "wrong-token", &decision.to_string());
     assert_eq!(status, 401);
-    let (status, _) = post(
+    // Refused decisions are answered with why, so the SIEM's alert action knows: an alert
+    // Defender does not know (404, Microsoft's message), a value Defender does not take (422),
+    // an update Defender refuses (422, Microsoft's code and message).
+    let (status, body) = post(
         &address,
         "hook-token",
         r#"{"alert_id": "da000000000000000000_0", "status": "resolved"}"#,
     );
-    assert_eq!(status, 200, "a dead-lettered decision is handled");
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body.contains("alert_not_found")
+            && body.contains(
+                "Resource not found for the segment 'alerts_v2' with id 'da000000000000000000_0'"
+            ),
+        "{body}"
+    );
+    let (status, body) = post(
+        &address,
+        "hook-token",
+        &json!({"alert_id": alert_id, "status": "bogus"}).to_string(),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("`status` `bogus` is not New, InProgress or Resolved"),
+        "{body}"
+    );
+    let merged = format!("/v1.0/security/alerts_v2/{refused_id}?");
+    server.set_failing(Some(Box::new(move |target: &str| {
+        target.starts_with(&merged).then(|| {
+            (
+                400,
+                "BadRequest",
+                "The alert belongs to an incident that was merged; update the target incident's alerts."
+                    .to_string(),
+            )
+        })
+    })));
+    let (status, body) = post(
+        &address,
+        "hook-token",
+        &json!({"alert_id": refused_id, "status": "resolved"}).to_string(),
+    );
+    server.set_failing(None);
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("update_refused")
+            && body
+                .contains("HTTP 400 BadRequest: The alert belongs to an incident that was merged"),
+        "{body}"
+    );
+    // A decision whose outcome takes longer than `response_timeout` is answered 202, and still
+    // written back.
+    server.set_faults(Faults {
+        slow_rate: 1.0,
+        slow: Duration::from_millis(1_500),
+        ..Faults::default()
+    });
+    let (status, body) = post_to(
+        &slow_address,
+        "/slow",
+        "hook-token",
+        &json!({"alert_id": refused_id, "assigned_to": "soc-l3@contoso.example"}).to_string(),
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (202, r#"{"accepted":1,"pending":true}"#)
+    );
+    let started = Instant::now();
+    while server.with(Kind::GraphAlerts, |alerts| {
+        alerts.get(&refused_id).unwrap()["assignedTo"] != "soc-l3@contoso.example"
+    }) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never written back"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.set_faults(Faults::default());
     wait_listening(&mde_address, &mut child);
     let mde_decision = json!({
         "id": mde_id,
@@ -758,12 +838,17 @@ sinks:
     let requests = server.requests();
     let patches: Vec<_> = requests
         .iter()
-        .filter(|r| r.method == "PATCH" && r.status == 200 && r.target.starts_with("/v1.0/"))
+        .filter(|r| {
+            r.method == "PATCH"
+                && r.status == 200
+                && r.target.starts_with("/v1.0/")
+                && !r.target.ends_with(&refused_id)
+        })
         .collect();
     assert_eq!(
         patches.len(),
         1,
-        "exactly one PATCH went through: {patches:?}"
+        "exactly one PATCH of the first alert went through: {patches:?}"
     );
     assert_eq!(
         patches[0].target,
@@ -809,14 +894,23 @@ sinks:
     assert_retry_after_respected(&server);
 
     let dead = lines(&dir.path().join("data/dead-letter/contoso.jsonl"));
-    assert_eq!(dead.len(), 1, "{dead:?}");
-    let letter: Value = serde_json::from_str(&dead[0]).unwrap();
-    let reason = letter["reason"].as_str().unwrap();
+    let reasons: Vec<String> = dead
+        .iter()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["reason"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
     assert!(
-        reason.starts_with("alert_not_found:")
-            && reason.contains(
+        reasons[0].starts_with("alert_not_found:")
+            && reasons[0].contains(
                 "Resource not found for the segment 'alerts_v2' with id 'da000000000000000000_0'"
             ),
-        "the API's own message: {reason}"
+        "the API's own message: {reasons:?}"
     );
+    assert!(reasons[1].starts_with("invalid_update:"), "{reasons:?}");
+    assert!(reasons[2].starts_with("update_refused:"), "{reasons:?}");
 }

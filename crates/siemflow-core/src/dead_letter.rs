@@ -210,8 +210,11 @@ impl DeadLetters {
             .collect();
         let status = self.record(&letters);
         drop(letters);
-        for (event, _) in events {
-            event.resolve(status);
+        for (event, reason) in events {
+            match status {
+                EventStatus::DeadLettered => event.dead_lettered(&reason),
+                other => event.resolve(other),
+            }
         }
     }
 

@@ -1,18 +1,22 @@
 //! `type: http_server`: events POSTed by other systems (a SIEM sending triage decisions back,
-//! a webhook), answered only once they are delivered.
+//! a webhook), answered once their outcome is known.
 //!
 //! A request body is one JSON object (one event) or an array of objects (one event each). The
-//! answer tells the sender what became of them, so it can retry safely:
+//! answer tells the sender what became of them, so it can retry safely and a SIEM's alert action
+//! can say whether Defender took the decision:
 //!
 //! | answer | when |
 //! |---|---|
 //! | 200 `{"accepted": N}` | every event of the request was delivered by the sinks |
+//! | 404 `{"error", "reasons": [...]}` | a sink refused them because what they name does not exist (a `defender_alert_update` for an alert Defender does not know), with the service's code and message |
+//! | 422 `{"error", "reasons": [...]}` | a sink refused some of them for good (Defender refused the update, a value it does not take, not a decision): they went to the dead-letter file; the reasons carry the service's code and message |
+//! | 202 `{"accepted": N, "pending": true}` | the outcome was not known within `response_timeout`: the events are on their way, and end delivered or dead-lettered |
 //! | 400 with the reason | not JSON, invalid UTF-8, an element that is not an object, empty |
 //! | 401 | `auth_token` is set and the request lacks `Authorization: Bearer <token>` |
 //! | 404, 405 | another path; a method other than POST or PUT |
 //! | 413 | the body is over `max_body_bytes` |
 //! | 429 with `Retry-After` | more than `max_pending_events` are waiting for delivery |
-//! | 503 | the events were not delivered (a sink refused them, or the pipeline stopped) |
+//! | 503 | the events were not delivered (a sink failed them, or the pipeline stopped): send again |
 //!
 //! On shutdown the server stops accepting, finishes the requests it has, and waits for their
 //! delivery before it ends.
@@ -32,8 +36,10 @@ use serde_json::value::RawValue;
 use siemflow_core::component::{
     ComponentContext, ComponentError, ComponentTask, SourceConfig, SourceContext,
 };
+use siemflow_core::config::duration;
 use siemflow_core::event::{BatchNotifier, Event, EventBatch, EventId, EventMetadata};
 use siemflow_core::secret::SecretString;
+use siemflow_core::telemetry::reason_kind;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -60,6 +66,14 @@ pub struct HttpServerConfig {
     /// Events waiting for delivery beyond which requests get 429 (default 10000).
     #[serde(default = "default_max_pending_events")]
     pub max_pending_events: usize,
+    /// How long a request waits for the outcome of its events before it is answered 202
+    /// (default `30s`).
+    #[serde(default = "default_response_timeout", with = "duration")]
+    pub response_timeout: Duration,
+}
+
+fn default_response_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 
 fn default_path() -> String {
@@ -368,15 +382,40 @@ async fn handle(
             serde_json::json!({"error": "the pipeline is stopping"}),
         );
     }
-    let status = status.await;
-    if status.is_delivered() {
-        answer(StatusCode::OK, serde_json::json!({ "accepted": count }))
-    } else {
-        answer(
+    let Ok(outcome) = tokio::time::timeout(config.response_timeout, status.outcome()).await else {
+        return answer(
+            StatusCode::ACCEPTED,
+            serde_json::json!({ "accepted": count, "pending": true }),
+        );
+    };
+    if !outcome.status.is_delivered() {
+        return answer(
             StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({ "error": format!("not delivered ({status:?}); send again") }),
-        )
+            serde_json::json!({ "error": format!("not delivered ({:?}); send again", outcome.status) }),
+        );
     }
+    if outcome.dead_lettered.is_empty() {
+        return answer(StatusCode::OK, serde_json::json!({ "accepted": count }));
+    }
+    let reasons: Vec<&str> = outcome.dead_lettered.iter().map(|r| r.as_ref()).collect();
+    // "not found" when that is all that went wrong, so that a caller can tell a stale id.
+    let not_found = reasons
+        .iter()
+        .all(|reason| reason_kind(reason).ends_with("not_found"));
+    let status = if not_found {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    answer(
+        status,
+        serde_json::json!({
+            "error": format!(
+                "of the {count} event(s), some were refused by a sink and written to the dead-letter file; why, for the first ones:"
+            ),
+            "reasons": reasons,
+        }),
+    )
 }
 
 /// Releases a request's share of the pending count when it is answered.

@@ -14,7 +14,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 
 use smallvec::SmallVec;
@@ -77,15 +77,39 @@ impl BatchStatus {
     }
 }
 
+/// What became of a whole batch: its status, and why any of its events was dead-lettered
+/// (what a source that must answer for its events, such as a webhook, tells its caller).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// The worst status.
+    pub status: BatchStatus,
+    /// The reasons of the events dead-lettered (the first [`MAX_REASONS`]).
+    pub dead_lettered: Vec<Arc<str>>,
+}
+
+/// Reasons kept per batch.
+pub const MAX_REASONS: usize = 10;
+
 #[derive(Debug)]
 struct Shared {
     status: AtomicU8,
-    sender: Option<oneshot::Sender<BatchStatus>>,
+    reasons: Mutex<Vec<Arc<str>>>,
+    sender: Option<oneshot::Sender<BatchOutcome>>,
 }
 
 impl Shared {
     fn update(&self, status: BatchStatus) {
         self.status.fetch_max(status as u8, Ordering::AcqRel);
+    }
+
+    fn note(&self, reason: &str) {
+        let mut reasons = self
+            .reasons
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if reasons.len() < MAX_REASONS {
+            reasons.push(Arc::from(reason));
+        }
     }
 }
 
@@ -93,8 +117,16 @@ impl Drop for Shared {
     fn drop(&mut self) {
         if let Some(sender) = self.sender.take() {
             let status = BatchStatus::from_u8(*self.status.get_mut());
+            let dead_lettered = std::mem::take(
+                self.reasons
+                    .get_mut()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
             // The source may have stopped listening (shutdown); nothing to do then.
-            let _ = sender.send(status);
+            let _ = sender.send(BatchOutcome {
+                status,
+                dead_lettered,
+            });
         }
     }
 }
@@ -113,6 +145,7 @@ impl BatchNotifier {
         let (sender, receiver) = oneshot::channel();
         let shared = Arc::new(Shared {
             status: AtomicU8::new(BatchStatus::Delivered as u8),
+            reasons: Mutex::new(Vec::new()),
             sender: Some(sender),
         });
         (Self { shared }, BatchStatusReceiver { receiver })
@@ -145,13 +178,27 @@ impl PendingBatch {
 /// Resolves to the status of a batch once every event of it has been resolved or dropped.
 #[derive(Debug)]
 pub struct BatchStatusReceiver {
-    receiver: oneshot::Receiver<BatchStatus>,
+    receiver: oneshot::Receiver<BatchOutcome>,
+}
+
+/// The sender lives in `Shared` and always sends on drop, so an error cannot happen; if it ever
+/// did, not-delivered is the only safe answer.
+fn received(result: Result<BatchOutcome, oneshot::error::RecvError>) -> BatchOutcome {
+    result.unwrap_or(BatchOutcome {
+        status: BatchStatus::Errored,
+        dead_lettered: Vec::new(),
+    })
 }
 
 impl BatchStatusReceiver {
     /// The status if the batch is already resolved, without waiting.
     pub fn try_status(&mut self) -> Option<BatchStatus> {
-        self.receiver.try_recv().ok()
+        self.receiver.try_recv().ok().map(|outcome| outcome.status)
+    }
+
+    /// The whole outcome, with the reasons of dead-lettered events.
+    pub async fn outcome(self) -> BatchOutcome {
+        received(self.receiver.await)
     }
 }
 
@@ -159,11 +206,9 @@ impl Future for BatchStatusReceiver {
     type Output = BatchStatus;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BatchStatus> {
-        // The sender lives in `Shared` and always sends on drop, so an error cannot happen; if it
-        // ever did, not-delivered is the only safe answer.
         Pin::new(&mut self.receiver)
             .poll(cx)
-            .map(|result| result.unwrap_or(BatchStatus::Errored))
+            .map(|result| received(result).status)
     }
 }
 
@@ -181,6 +226,14 @@ impl EventFinalizer {
     pub fn resolve(mut self, status: EventStatus) {
         if let Some(shared) = self.shared.take() {
             shared.update(status.batch_status());
+        }
+    }
+
+    /// Reports that this copy was dead-lettered, and why.
+    pub fn dead_lettered(mut self, reason: &str) {
+        if let Some(shared) = self.shared.take() {
+            shared.note(reason);
+            shared.update(EventStatus::DeadLettered.batch_status());
         }
     }
 }
@@ -220,6 +273,13 @@ impl EventFinalizers {
     pub fn resolve(&mut self, status: EventStatus) {
         for finalizer in self.0.drain(..) {
             finalizer.resolve(status);
+        }
+    }
+
+    /// Resolves every finalizer as dead-lettered for `reason`.
+    pub fn dead_lettered(&mut self, reason: &str) {
+        for finalizer in self.0.drain(..) {
+            finalizer.dead_lettered(reason);
         }
     }
 
@@ -287,6 +347,29 @@ mod tests {
         original.resolve(EventStatus::Delivered);
         drop(copy);
         assert_eq!(now(&mut receiver), Some(BatchStatus::Errored));
+    }
+
+    #[tokio::test]
+    async fn the_outcome_says_why_events_were_dead_lettered() {
+        let (notifier, receiver) = BatchNotifier::new();
+        let mut first = EventFinalizers::default();
+        first.push(notifier.finalizer());
+        let second = notifier.finalizer();
+        drop(notifier);
+        first.dead_lettered("alert_not_found: alert x: HTTP 404 NotFound: no such alert");
+        second.resolve(EventStatus::Delivered);
+        let outcome = receiver.outcome().await;
+        assert_eq!(
+            outcome.status,
+            BatchStatus::Delivered,
+            "dead-lettered is done"
+        );
+        assert_eq!(
+            outcome.dead_lettered,
+            vec![Arc::from(
+                "alert_not_found: alert x: HTTP 404 NotFound: no such alert"
+            )]
+        );
     }
 
     #[test]

@@ -18,8 +18,8 @@ use bytes::Bytes;
 use serde_json::Value;
 
 pub use finalization::{
-    BatchNotifier, BatchStatus, BatchStatusReceiver, EventFinalizer, EventFinalizers, EventStatus,
-    PendingBatch,
+    BatchNotifier, BatchOutcome, BatchStatus, BatchStatusReceiver, EventFinalizer, EventFinalizers,
+    EventStatus, MAX_REASONS, PendingBatch,
 };
 pub use id::EventId;
 pub use minify::minify_json;
@@ -205,6 +205,12 @@ impl Event {
     /// Reports this copy's fate to its source batch(es) and consumes the event.
     pub fn resolve(mut self, status: EventStatus) {
         self.finalizers.resolve(status);
+    }
+
+    /// Resolves the event as dead-lettered for `reason`, which its source can read in the
+    /// batch's [`BatchOutcome`].
+    pub fn dead_lettered(mut self, reason: &str) {
+        self.finalizers.dead_lettered(reason);
     }
 
     /// The body as one line for line-oriented sinks: text as is, JSON without line breaks.
