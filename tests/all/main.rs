@@ -29,6 +29,7 @@ mod normalize;
 mod plugin_cli;
 mod plugins;
 mod reload;
+mod secrets;
 mod splunk_hec;
 mod support;
 mod syslog;

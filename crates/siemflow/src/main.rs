@@ -4,6 +4,7 @@
 
 mod load;
 mod metrics_server;
+mod output;
 mod plugin;
 mod run;
 mod supervisor;
@@ -14,7 +15,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+use output::{LogFormat, init_logging};
 
 /// Moves Microsoft Defender security data into SIEMs.
 #[derive(Debug, Parser)]
@@ -25,12 +28,6 @@ struct Cli {
     /// Log line format (logs go to standard error; filter with SIEMFLOW_LOG, e.g. `debug`).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,7 +88,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(errors) => {
-                eprintln!("{errors}");
+                output::error(&errors);
                 eprintln!("{} error(s)", errors.0.len());
                 ExitCode::from(2)
             }
@@ -99,7 +96,7 @@ fn main() -> ExitCode {
         Command::Test(args) => match load::pipelines(&args.paths, &registry) {
             Ok(pipelines) => test::run(pipelines),
             Err(errors) => {
-                eprintln!("{errors}");
+                output::error(&errors);
                 ExitCode::from(2)
             }
         },
@@ -115,24 +112,10 @@ fn main() -> ExitCode {
             match load::pipelines(&args.pipelines.paths, &registry) {
                 Ok(pipelines) => run::run(pipelines, registry, &args),
                 Err(errors) => {
-                    eprintln!("{errors}");
+                    output::error(&errors);
                     ExitCode::from(2)
                 }
             }
         }
-    }
-}
-
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SIEMFLOW_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colours only for a person at a terminal, never into a file or a journal.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
     }
 }

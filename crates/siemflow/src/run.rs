@@ -39,7 +39,7 @@ async fn run_all(pipelines: Vec<Pipeline>, registry: Registry, args: &RunArgs) -
         match metrics_server::start(address, telemetry.clone(), statuses.clone()).await {
             Ok(bound) => tracing::info!(address = %bound, "serving /metrics, /health and /ready"),
             Err(error) => {
-                eprintln!("cannot serve metrics on {address}: {error}");
+                crate::output::error(format_args!("cannot serve metrics on {address}: {error}"));
                 return ExitCode::FAILURE;
             }
         }

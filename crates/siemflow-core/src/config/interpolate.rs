@@ -137,7 +137,10 @@ fn resolve(reference: &str, env: &dyn Environment) -> Result<String, String> {
             .read_file(Path::new(path))
             .map(|content| {
                 let trimmed = content.strip_suffix('\n').unwrap_or(&content);
-                trimmed.strip_suffix('\r').unwrap_or(trimmed).to_string()
+                let value = trimmed.strip_suffix('\r').unwrap_or(trimmed).to_string();
+                // What comes from outside the file is what no output may show.
+                crate::secret::register(&value);
+                value
             })
             .map_err(|error| format!("cannot read secret file `{path}`: {error}"));
     }
@@ -152,7 +155,10 @@ fn resolve(reference: &str, env: &dyn Environment) -> Result<String, String> {
     }
     match (env.var(name), default) {
         (Some(value), Some(default)) if value.is_empty() => Ok(default.to_string()),
-        (Some(value), _) => Ok(value),
+        (Some(value), _) => {
+            crate::secret::register(&value);
+            Ok(value)
+        }
         (None, Some(default)) => Ok(default.to_string()),
         (None, None) => Err(format!("environment variable `{name}` is not set")),
     }

@@ -316,7 +316,16 @@ fn read_str(
             Some("id") => {
                 seen_id = true;
                 pipeline.id_mark = value.mark;
+                let interpolated = matches!(
+                    &value.kind,
+                    super::yaml::NodeKind::Scalar(scalar) if scalar.interpolated
+                );
                 match value.as_str().filter(|_| !value.is_null()) {
+                    Some(_) if interpolated => errors.push(ConfigError::new(
+                        &file,
+                        value.mark,
+                        "pipeline id: write it out rather than take it from `${...}`: it labels every metric and log line, which never show a value from the environment or a file".to_string(),
+                    )),
                     Some(id) => match check_id(id) {
                         Ok(()) => pipeline.id = Arc::from(id),
                         Err(message) => errors.push(ConfigError::new(

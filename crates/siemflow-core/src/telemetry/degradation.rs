@@ -159,7 +159,7 @@ impl TroubleCell {
         Some(Degradation {
             component: lock(&self.component).clone(),
             reason: trouble.reason.clone(),
-            error,
+            error: crate::secret::redact(&error).into_owned(),
             since: seconds(trouble.since),
         })
     }

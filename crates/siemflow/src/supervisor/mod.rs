@@ -79,7 +79,7 @@ impl Supervisor {
         let mut triggers = match Triggers::start(&self.paths, self.watch) {
             Ok(triggers) => triggers,
             Err(error) => {
-                eprintln!("{error}");
+                crate::output::error(&error);
                 return ExitCode::FAILURE;
             }
         };

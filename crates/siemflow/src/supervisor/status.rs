@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use serde::Serialize;
+use siemflow_core::secret::redact;
 use siemflow_core::telemetry::{Degradation, Telemetry};
 
 /// Where a pipeline is in its life.
@@ -145,7 +146,11 @@ impl Statuses {
         self.telemetry
             .pipeline(id)
             .set_state(state.label(), &State::ALL);
-        entry.error = if state == State::Failed { error } else { None };
+        entry.error = if state == State::Failed {
+            error.map(|error| redact(&error).into_owned())
+        } else {
+            None
+        };
     }
 
     /// Counts a restart after a failure.
@@ -170,7 +175,7 @@ impl Statuses {
     /// A new version of a running pipeline's file was refused (`None`: the running one is current).
     pub fn refused_change(&self, id: &str, why: Option<String>) {
         if let Some(entry) = self.lock().pipelines.get_mut(id) {
-            entry.refused_change = why;
+            entry.refused_change = why.map(|why| redact(&why).into_owned());
         }
     }
 
@@ -178,7 +183,9 @@ impl Statuses {
     pub fn refused_file(&self, file: &Path, why: Option<String>) {
         let mut inner = self.lock();
         match why {
-            Some(why) => inner.refused_files.insert(file.to_path_buf(), why),
+            Some(why) => inner
+                .refused_files
+                .insert(file.to_path_buf(), redact(&why).into_owned()),
             None => inner.refused_files.remove(file),
         };
     }
