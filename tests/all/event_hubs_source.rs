@@ -430,3 +430,41 @@ fn a_wrong_key_stops_the_run_within_seconds_without_printing_it() {
     assert!(!stderr.contains(wrong), "the key leaked: {stderr}");
     assert!(!stderr.contains("sig="), "a signature leaked: {stderr}");
 }
+
+#[test]
+fn an_entra_app_the_identity_platform_refuses_stops_the_run_without_printing_its_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let certificates = Certificates::create(dir.path());
+    let emulator =
+        EventHubsEmulator::start_tls(&[HubSpec::new("defender", PARTITIONS)], &certificates);
+    let identity = DefenderApi::start(DefenderApiOptions::default());
+    let tenant = "4f6d8a2e-1c3b-4d5e-9a7f-0b1c2d3e4f50";
+    identity.add_secret_client(tenant, "hub-reader", "the-right-secret");
+    write(
+        &dir.path().join("p.yaml"),
+        format!(
+            "id: contoso\nsources:\n  entra:\n    type: event_hubs\n    namespace: 127.0.0.1\n    hub: defender\n    port: {port}\n    ca_file: {ca}\n    entra: {{ tenant_id: {tenant}, client_id: hub-reader, client_secret: Wr0ng~hub~secret, authority_host: {authority} }}\nsinks:\n  out: {{ type: file, inputs: [entra], path: out.jsonl }}\n",
+            port = emulator.address().port(),
+            ca = certificates.ca_file.display(),
+            authority = identity.url(),
+        ),
+    );
+    let started = Instant::now();
+    let mut child = siemflow(dir.path())
+        .args(["run", "p.yaml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = crate::support::wait_within(&mut child, Duration::from_secs(30));
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(15), "{stderr}");
+    assert!(
+        stderr.contains("refused the credentials") && stderr.contains("AADSTS7000215"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Wr0ng~hub~secret"), "{stderr}");
+    assert_eq!(identity.token_refusals(), 1, "not retried");
+}
