@@ -5,9 +5,23 @@
 //! there is one), and once no poll has completed for [`STALLED_INTERVALS`] intervals the source
 //! is reported degraded, with the last failure, until a poll completes again.
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
+use siemflow_core::component::ComponentError;
 use siemflow_core::telemetry::ComponentMetrics;
+use tokio_util::sync::CancellationToken;
+
+/// Why a poll ended early.
+#[derive(Debug)]
+pub enum PollEnd {
+    /// Stop the source with this error.
+    Fatal(ComponentError),
+    /// The source is stopping.
+    Stopped,
+    /// This poll failed (why: the request and the answer); the next one tries again.
+    Failed(String),
+}
 
 /// Failed attempts in a row after which a polling source gives a request up for this poll
 /// (about 8 s of backoff) and decides what to do: a smaller page, or the next poll.
@@ -38,6 +52,30 @@ impl PollHealth {
         self.last_completed = Instant::now();
         metrics.poll_completed();
         metrics.recovered();
+    }
+
+    /// What to do after a poll: go on (recording a completed or failed poll), or end the source
+    /// with this result.
+    pub fn after(
+        &mut self,
+        metrics: &ComponentMetrics,
+        outcome: Result<(), PollEnd>,
+    ) -> ControlFlow<Result<(), ComponentError>> {
+        match outcome {
+            Ok(()) => self.completed(metrics),
+            Err(PollEnd::Failed(why)) => self.failed(metrics, &why),
+            Err(PollEnd::Stopped) => return ControlFlow::Break(Ok(())),
+            Err(PollEnd::Fatal(error)) => return ControlFlow::Break(Err(error)),
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Waits for the next poll; `false` when the source must stop instead.
+    pub async fn wait(&self, shutdown: &CancellationToken) -> bool {
+        tokio::select! {
+            () = tokio::time::sleep(self.interval) => true,
+            () = shutdown.cancelled() => false,
+        }
     }
 
     /// A poll failed (`why`: the request and the answer); degraded once that has lasted.

@@ -16,6 +16,7 @@
 //! poll has completed for three intervals.
 
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -33,7 +34,7 @@ use super::state::{PollState, change_key, parse_time};
 use crate::defender_api::client::{ApiClient, ApiError, CallContext};
 use crate::defender_api::endpoints::ListApi;
 use crate::sources::acked_batch::{Gathering, Sent};
-use crate::sources::poll_health::{GIVE_UP_AFTER, PollHealth};
+use crate::sources::poll_health::{GIVE_UP_AFTER, PollEnd as Cut, PollHealth};
 
 /// How the source polls.
 #[derive(Debug, Clone)]
@@ -56,16 +57,6 @@ pub struct Settings {
 
 /// Incidents whose alerts are read at the same time (within the app's call budget).
 const CONCURRENT_EXPANSIONS: usize = 4;
-
-/// Why a poll ended early.
-enum Cut {
-    /// Stop the source with this error.
-    Fatal(ComponentError),
-    /// The source is stopping.
-    Stopped,
-    /// This poll failed (why: the request and the answer); the next one tries again.
-    Failed(String),
-}
 
 /// Runs the source until shutdown or a fatal error.
 pub async fn run(
@@ -98,15 +89,11 @@ pub async fn run(
         if let Some(mark) = state.high_water_mark.as_deref().and_then(parse_time) {
             component.metrics.high_water_mark(mark);
         }
-        match outcome {
-            Ok(()) => health.completed(&component.metrics),
-            Err(Cut::Failed(why)) => health.failed(&component.metrics, &why),
-            Err(Cut::Stopped) => return Ok(()),
-            Err(Cut::Fatal(error)) => return Err(error),
+        if let ControlFlow::Break(end) = health.after(&component.metrics, outcome) {
+            return end;
         }
-        tokio::select! {
-            () = tokio::time::sleep(settings.interval) => {}
-            () = shutdown.cancelled() => return Ok(()),
+        if !health.wait(&shutdown).await {
+            return Ok(());
         }
     }
 }

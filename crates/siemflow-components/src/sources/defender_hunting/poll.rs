@@ -17,6 +17,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -36,7 +37,7 @@ use super::query;
 use super::state::{HuntingState, micros};
 use crate::defender_api::client::{ApiClient, ApiError, CallContext};
 use crate::sources::acked_batch::{Gathering, Sent};
-use crate::sources::poll_health::{GIVE_UP_AFTER, PollHealth};
+use crate::sources::poll_health::{GIVE_UP_AFTER, PollEnd as Cut, PollHealth};
 
 /// How the source queries.
 #[derive(Debug, Clone)]
@@ -72,16 +73,6 @@ const NARROWEST: Duration = Duration::from_secs(1);
 /// The path of the API.
 const PATH: &str = "/v1.0/security/runHuntingQuery";
 
-/// Why a poll ended early.
-enum Cut {
-    /// Stop the source with this error.
-    Fatal(ComponentError),
-    /// The source is stopping.
-    Stopped,
-    /// This poll failed (why); the next one tries again.
-    Failed(String),
-}
-
 /// Runs the source until shutdown or a fatal error.
 pub async fn run(
     client: ApiClient,
@@ -107,15 +98,12 @@ pub async fn run(
     };
     let mut health = PollHealth::start(settings.interval, &component.metrics);
     loop {
-        match hunter.poll(&mut out, &mut state, &path).await {
-            Ok(()) => health.completed(&component.metrics),
-            Err(Cut::Failed(why)) => health.failed(&component.metrics, &why),
-            Err(Cut::Stopped) => return Ok(()),
-            Err(Cut::Fatal(error)) => return Err(error),
+        let outcome = hunter.poll(&mut out, &mut state, &path).await;
+        if let ControlFlow::Break(end) = health.after(&component.metrics, outcome) {
+            return end;
         }
-        tokio::select! {
-            () = tokio::time::sleep(settings.interval) => {}
-            () = shutdown.cancelled() => return Ok(()),
+        if !health.wait(&shutdown).await {
+            return Ok(());
         }
     }
 }
