@@ -128,9 +128,13 @@ fn table_section(out: &mut String, table: &'static Table) {
             }
             (Some(path), Kind::Lookup(_)) => format!("`{path}` (enum)"),
             (Some(path), Kind::Time) => format!("`{path}` (ms)"),
-            (Some(path), Kind::List) => format!("`{path}[]`"),
+            (Some(path), Kind::List | Kind::Email(true)) => format!("`{path}[]`"),
             (Some(path), _) => format!("`{path}`"),
             (None, _) => String::new(),
+        };
+        let ocsf = match field.ocsf_else {
+            Some(other) => format!("{ocsf}, else `{other}`"),
+            None => ocsf,
         };
         let _ = writeln!(
             out,

@@ -55,8 +55,78 @@ pub fn typed(kind: Kind, value: &RecordValue<'_>, ocsf: bool) -> Option<Node> {
             Node::Raw(raw) if raw.starts_with('[') => Some(Node::Raw(raw)),
             node => Some(Node::Array(vec![node])),
         },
-        Kind::Text | Kind::List => plain(value),
+        Kind::Email(list) if ocsf => {
+            let addresses: Vec<String> = if value.raw().starts_with('[') {
+                serde_json::from_str::<Vec<String>>(value.raw()).ok()?
+            } else {
+                vec![value.text()?.into_owned()]
+            };
+            let addresses: Vec<String> = addresses
+                .iter()
+                .map(|address| ocsf_email(address))
+                .collect::<Option<_>>()?;
+            if addresses.is_empty() {
+                return None;
+            }
+            Some(if list {
+                Node::Array(
+                    addresses
+                        .iter()
+                        .map(|address| Node::string(address))
+                        .collect(),
+                )
+            } else {
+                Node::string(addresses.first()?)
+            })
+        }
+        Kind::Text | Kind::List | Kind::Email(_) => plain(value),
     }
+}
+
+/// An address as OCSF's `email_t` can hold it: as it is when it fits; with a non-ASCII local
+/// part (an internationalized address) percent-encoded byte by byte (`%` itself too, so it
+/// decodes back exactly); `None` when the domain does not fit (it stays in `unmapped`).
+pub fn ocsf_email(address: &str) -> Option<String> {
+    if is_ocsf_email(address) && !address.contains('%') {
+        return Some(address.to_string());
+    }
+    let (local, domain) = address.rsplit_once('@')?;
+    let mut encoded = String::with_capacity(address.len() * 2);
+    for byte in local.bytes() {
+        if byte != b'%' && (byte.is_ascii_alphanumeric() || b"!#$&'*+,-./=?^_`{|}~".contains(&byte))
+        {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded.push('@');
+    encoded.push_str(domain);
+    is_ocsf_email(&encoded).then_some(encoded)
+}
+
+/// Whether an address fits OCSF's `email_t`:
+/// `^[a-zA-Z0-9!#$%&'*+-/=?^_`{|}~.]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$` (ASCII only).
+pub fn is_ocsf_email(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+,-./=?^_`{|}~".contains(&b));
+    let Some((label, rest)) = domain.split_once('.') else {
+        return false;
+    };
+    let domain_ok = !label.is_empty()
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    local_ok && domain_ok
 }
 
 /// The value as received; `None` for null and the empty string.
@@ -81,4 +151,35 @@ fn parsed(value: &RecordValue<'_>) -> Option<Node> {
         return Some(Node::raw(text));
     }
     Some(Node::string(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ocsf_takes_ascii_addresses_and_non_ascii_local_parts_percent_encoded() {
+        assert!(is_ocsf_email("j.dupont@contoso.example"));
+        assert!(is_ocsf_email("first+tag@mail.contoso.example"));
+        assert!(!is_ocsf_email("équipe-finance@contoso.example"));
+        assert!(!is_ocsf_email("no-at-sign"));
+        assert!(!is_ocsf_email("user@localhost"));
+        assert_eq!(
+            ocsf_email("équipe-finance@contoso.example").as_deref(),
+            Some("%C3%A9quipe-finance@contoso.example")
+        );
+        assert_eq!(
+            ocsf_email("a%b@contoso.example").as_deref(),
+            Some("a%25b@contoso.example")
+        );
+        assert_eq!(
+            ocsf_email("j@contoso.example").as_deref(),
+            Some("j@contoso.example")
+        );
+        assert_eq!(
+            ocsf_email("j@bücher.example"),
+            None,
+            "a domain must be ASCII"
+        );
+    }
 }

@@ -104,7 +104,7 @@ impl Format for OcsfFormat {
         event.set("metadata", Node::Object(self.metadata(subject)));
 
         let used = subject.map_fields(
-            |field| field.ocsf.filter(|path| class.allows(path)),
+            |field| field.ocsf_path(&class),
             |field, path, value| {
                 let Some(node) = typed(field.kind, &value, true) else {
                     return false;
@@ -162,6 +162,17 @@ impl OcsfFormat {
         metadata.set("product", Node::Object(product));
         metadata.set("log_name", Node::string(subject.table.name));
         metadata.set("event_code", Node::string(&subject.event_id));
+        let class = subject.action.ocsf.unwrap_or(subject.table.ocsf);
+        if class.class_uid >= 100_000 {
+            // Extension classes (the Windows extension's registry and service classes) say
+            // which extension defines them.
+            metadata.set(
+                "extensions",
+                Node::Raw(format!(
+                    r#"[{{"name":"win","uid":"2","version":"{OCSF_VERSION}"}}]"#
+                )),
+            );
+        }
         metadata
     }
 }
@@ -187,13 +198,16 @@ fn classify(event: &mut Object, class: &OcsfClass) {
 /// OCSF's category names.
 fn category_name(category_uid: u32) -> &'static str {
     match category_uid {
+        0 => "Uncategorized",
         1 => "System Activity",
         2 => "Findings",
         3 => "Identity & Access Management",
         4 => "Network Activity",
         5 => "Discovery",
         6 => "Application Activity",
-        _ => "Other",
+        7 => "Remediation",
+        8 => "Unmanned Systems",
+        _ => "Uncategorized",
     }
 }
 

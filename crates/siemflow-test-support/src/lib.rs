@@ -4,6 +4,7 @@
 //! - [`hec`]: a Splunk HTTP Event Collector with indexer acknowledgement and fault injection.
 //! - [`azurite`]: Microsoft's Blob Storage emulator, started per test.
 //! - [`collector`]: a generic HTTP log collector (NDJSON, JSON arrays, text) for the `http` sink.
+//! - [`ocsf`]: an OCSF event validator written from the official compiled 1.5.0 schema.
 //! - [`proxy`]: a TCP proxy that can play dead, to make a real server unreachable for a while.
 //! - [`defender`]: the Microsoft identity platform's token endpoint and the Defender for Endpoint,
 //!   Defender XDR and Graph security alert and incident APIs, with quotas and fault injection.
@@ -19,6 +20,7 @@ pub mod collector;
 pub mod defender;
 pub mod event_hubs;
 pub mod hec;
+pub mod ocsf;
 pub mod proxy;
 pub mod server;
 pub mod tls;

@@ -64,7 +64,7 @@ fn ocsf_events_validate_with_pydantic_ocsf_1_5_0() {
                 .table
                 .all_fields()
                 .filter_map(|field| {
-                    let path = field.ocsf?;
+                    let path = field.ocsf_path(&class)?;
                     let (_, column) = subject.value_of(field)?;
                     has_path(&output, path).then_some(column)
                 })
@@ -86,4 +86,31 @@ fn ocsf_events_validate_with_pydantic_ocsf_1_5_0() {
         assert!(problems.is_empty(), "{case:?}:\n{}", problems.join("\n"));
     }
     assert!(checked > 50, "every sample record is checked ({checked})");
+}
+
+#[test]
+fn ocsf_events_are_valid_against_the_official_1_5_0_schema() {
+    let schema = siemflow_test_support::ocsf::schema_1_5_0().unwrap();
+    let mut problems: Vec<String> = Vec::new();
+    let mut checked = 0;
+    for case in cases("defender-ocsf") {
+        for (index, line) in case.expected().iter().enumerate() {
+            let event: Value = serde_json::from_str(line).unwrap();
+            for problem in schema.validate(&event) {
+                problems.push(format!(
+                    "{case:?} line {}: class {}: {problem}",
+                    index + 1,
+                    event["class_uid"]
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "every sample record is checked ({checked})");
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

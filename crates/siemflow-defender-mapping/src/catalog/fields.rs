@@ -303,7 +303,7 @@ pub const REGISTRY: &[Field] = &[
         .cef_custom("cs4", "RegistryKey")
         .leef("RegistryKey")
         .cim("registry_path")
-        .ocsf("reg_key.path"),
+        .ocsf_or("reg_key.path", "reg_value.path"),
     from(&["RegistryValueName"])
         .cef("fname")
         .leef("RegistryValueName")
@@ -321,7 +321,7 @@ pub const REGISTRY: &[Field] = &[
         .ocsf("reg_value.type"),
     from(&["PreviousRegistryKey"])
         .leef("PreviousRegistryKey")
-        .ocsf("prev_reg_key.path"),
+        .ocsf_or("prev_reg_key.path", "prev_reg_value.path"),
     from(&["PreviousRegistryValueName"]).leef("PreviousRegistryValueName"),
     from(&["PreviousRegistryValueData"]).leef("PreviousRegistryValueData"),
 ];
@@ -381,6 +381,8 @@ pub const LOGON: &[Field] = &[
         .leef("IsLocalAdmin")
         .cim("is_local_admin"),
     from(&["LogonId"]).leef("LogonId"),
+    // The device logged on to is the logon's destination (OCSF Authentication needs one).
+    from(&["DeviceName"]).ocsf("dst_endpoint.hostname"),
 ];
 
 /// An Entra ID or on-premises identity event (the Identity tables).
@@ -486,13 +488,14 @@ pub const EMAIL: &[Field] = &[
         .cef("suser")
         .leef("SenderFromAddress")
         .cim("src_user")
-        .ocsf("email.from"),
+        .ocsf("email.from")
+        .kind(Kind::Email(false)),
     from(&["RecipientEmailAddress"])
         .cef("duser")
         .leef("RecipientEmailAddress")
         .cim("recipient")
         .ocsf("email.to")
-        .kind(Kind::List),
+        .kind(Kind::Email(true)),
     from(&["Subject"])
         .cef("msg")
         .leef("Subject")

@@ -183,6 +183,10 @@ pub enum Kind {
     /// A list in OCSF, which types the attribute an array (`email.to`): a single value becomes
     /// a one-item list; kept as received elsewhere.
     List,
+    /// An e-mail address (or, with `true`, a list of them in OCSF). OCSF's `email_t` is ASCII:
+    /// an internationalized local part is written percent-encoded there, an address whose
+    /// domain does not fit is left to `unmapped`; kept as received elsewhere.
+    Email(bool),
 }
 
 /// One field of an event type: where it comes from and where it goes in each format.
@@ -201,6 +205,9 @@ pub struct Field {
     pub cim: Option<&'static str>,
     /// The OCSF attribute, a dotted path (`actor.process.cmd_line`).
     pub ocsf: Option<&'static str>,
+    /// The OCSF attribute when the event's class has no `ocsf` (a registry key is `reg_key.path`
+    /// in a key event and `reg_value.path` in a value event).
+    pub ocsf_else: Option<&'static str>,
     /// The value's type in the JSON formats.
     pub kind: Kind,
 }
@@ -214,6 +221,7 @@ pub const fn from(sources: &'static [&'static str]) -> Field {
         leef: None,
         cim: None,
         ocsf: None,
+        ocsf_else: None,
         kind: Kind::Plain,
     }
 }
@@ -248,6 +256,20 @@ impl Field {
     pub const fn ocsf(mut self, path: &'static str) -> Self {
         self.ocsf = Some(path);
         self
+    }
+
+    /// Maps the field to an OCSF attribute, or to `other` in classes without the first.
+    pub const fn ocsf_or(mut self, path: &'static str, other: &'static str) -> Self {
+        self.ocsf = Some(path);
+        self.ocsf_else = Some(other);
+        self
+    }
+
+    /// The OCSF attribute of this field in events of `class`, if the class has one.
+    pub fn ocsf_path(&self, class: &OcsfClass) -> Option<&'static str> {
+        self.ocsf
+            .filter(|path| class.allows(path))
+            .or(self.ocsf_else.filter(|path| class.allows(path)))
     }
 
     /// Types the value.

@@ -180,7 +180,11 @@ pub const REGISTRY_KEY_ACTIVITY: OcsfClass = OcsfClass {
     activity_name: "Other",
     status_id: None,
     attributes: &["actor", "device", "reg_key", "prev_reg_key"],
-    defaults: &[("device.type_id", "0"), ("actor", "{}"), ("reg_key", "{}")],
+    defaults: &[
+        ("device.type_id", "0"),
+        ("actor", "{}"),
+        ("reg_key.path", "\"\""),
+    ],
 };
 
 /// Registry Value Activity (201002, the OCSF Windows extension).
@@ -190,11 +194,13 @@ pub const REGISTRY_VALUE_ACTIVITY: OcsfClass = OcsfClass {
     activity_id: 99,
     activity_name: "Other",
     status_id: None,
-    attributes: &["actor", "device", "reg_value", "prev_reg_value", "reg_key"],
+    attributes: &["actor", "device", "reg_value", "prev_reg_value"],
+    // A value's path is its key's; an unnamed value is the key's default value.
     defaults: &[
         ("device.type_id", "0"),
         ("actor", "{}"),
-        ("reg_value", "{}"),
+        ("reg_value.path", "\"\""),
+        ("reg_value.name", "\"\""),
     ],
 };
 
