@@ -16,17 +16,20 @@ schema = importlib.import_module(f"ocsf.{version}")
 schema.events.BaseEvent.model_rebuild(_types_namespace=vars(schema.objects))
 
 # The classes siemflow emits, by class_uid. pydantic-ocsf has no classes of the Windows
-# extension (Registry Key and Value Activity, 201001 and 201002): those are checked against the
-# Base Event, the part of them the core schema defines, plus their activity ids and attribute
-# names here.
+# extension (Registry Key and Value Activity, Windows Service Activity: 201001, 201002, 201004):
+# those are checked against the Base Event, the part of them the core schema defines, plus their
+# activity ids and attribute names here.
 CLASSES = {
     0: "BaseEvent",
     1001: "FileActivity",
     1005: "ModuleActivity",
+    1006: "ScheduledJobActivity",
     1007: "ProcessActivity",
+    1009: "ScriptActivity",
     2004: "DetectionFinding",
     3001: "AccountChange",
     3002: "Authentication",
+    3006: "GroupManagement",
     4001: "NetworkActivity",
     4009: "EmailActivity",
     4011: "EmailFileActivity",
@@ -35,15 +38,18 @@ CLASSES = {
     6003: "ApiActivity",
     201001: "BaseEvent",
     201002: "BaseEvent",
+    201004: "BaseEvent",
 }
 # The Windows extension's activities (OCSF `win/registry_key_activity`, `registry_value_activity`).
 EXTENSION_ACTIVITIES = {
     201001: {1, 2, 3, 4, 5, 6, 7, 8, 9, 99},
     201002: {1, 2, 3, 4, 99},
+    201004: {1, 2, 3, 4, 5, 6, 7, 99},
 }
 EXTENSION_ATTRIBUTES = {
     201001: {"actor", "device", "reg_key", "prev_reg_key"},
     201002: {"actor", "device", "reg_value", "prev_reg_value", "reg_key"},
+    201004: {"actor", "device", "win_service"},
 }
 # The host profile (`metadata.profiles: ["host"]`) adds these to any class.
 HOST_PROFILE = {"actor": "Actor", "device": "Device"}

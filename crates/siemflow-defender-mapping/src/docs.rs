@@ -13,6 +13,7 @@ pub fn mappings_markdown() -> String {
     for table in catalog::tables().chain([&GENERIC]) {
         let _ = writeln!(out, "- [{}](#{})", table.name, anchor(table.name));
     }
+    ocsf_classes_section(&mut out);
     for table in catalog::tables() {
         table_section(&mut out, table);
     }
@@ -51,9 +52,53 @@ each Defender event type. It is generated from the mapping table the plugins are
   in `cs6` (`cs6Label=Unmapped`), LEEF in `unmapped`, Splunk and OCSF in an `unmapped` object.
   A CEF or LEEF value cut to its limit is named in `flexString2` (`flexString2Label=Truncated`)
   or `truncated`.
+- **OCSF class** is chosen per event type (see each table's event types: DeviceEvents'
+  antivirus, ASR, SmartScreen and tampering events are Detection Findings, its firewall and
+  network-protection blocks Network Activity: Refuse, its scheduled tasks Scheduled Job
+  Activity, service installs Windows Service Activity, PowerShell commands Script Activity,
+  remote threads and process opens Process Activity: Inject and Open). Every event validates
+  against the official OCSF 1.5.0 schema: an object OCSF would reject for want of an
+  identifying attribute (an endpoint with only a port, a process without an id) is not
+  written and its columns stay in `unmapped`, and a record without what its class needs
+  ([OCSF classes](#ocsf-classes)) is a Base Event with the same `metadata.event_code`.
 - Records of an unknown table or shape are mapped as [Unknown](#unknown) and counted in
   `siemflow_component_unmapped_events_total`.
 ";
+
+/// The OCSF classes the tables use, with what each needs of a record.
+fn ocsf_classes_section(out: &mut String) {
+    out.push_str(
+        "\n## OCSF classes\n\n\
+         | Class | Needs (`a \\| b`: either) |\n\
+         |---|---|\n",
+    );
+    let mut seen: Vec<u32> = Vec::new();
+    let classes = catalog::tables().chain([&GENERIC]).flat_map(|table| {
+        std::iter::once(table.ocsf).chain(table.actions.iter().filter_map(|action| action.ocsf))
+    });
+    for class in classes {
+        if seen.contains(&class.class_uid) {
+            continue;
+        }
+        seen.push(class.class_uid);
+        let needs: Vec<String> = class
+            .needs
+            .iter()
+            .map(|need| format!("`{}`", need.replace('|', "` \\| `")))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} ({}) | {} |",
+            class.class_name,
+            class.class_uid,
+            if needs.is_empty() {
+                "nothing".to_string()
+            } else {
+                needs.join(", ")
+            }
+        );
+    }
+}
 
 fn table_section(out: &mut String, table: &'static Table) {
     let _ = writeln!(out, "\n## {}\n", table.name);

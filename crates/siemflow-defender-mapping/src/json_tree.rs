@@ -182,6 +182,44 @@ impl Object {
         }
     }
 
+    /// Removes, innermost first, every object below this one that `keep` refuses (given its
+    /// key and content; a `{}` default counts as an empty object), and returns their dotted
+    /// paths. Objects inside arrays are left alone.
+    pub fn prune(&mut self, keep: &impl Fn(&str, &Object) -> bool) -> Vec<String> {
+        let mut removed = Vec::new();
+        self.prune_below("", keep, &mut removed);
+        removed
+    }
+
+    fn prune_below(
+        &mut self,
+        prefix: &str,
+        keep: &impl Fn(&str, &Object) -> bool,
+        removed: &mut Vec<String>,
+    ) {
+        let empty = Object::new();
+        self.0.retain_mut(|(key, node)| {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            let object = match node {
+                Node::Object(object) => {
+                    object.prune_below(&path, keep, removed);
+                    &*object
+                }
+                Node::Raw(raw) if raw == "{}" => &empty,
+                _ => return true,
+            };
+            let kept = keep(key, object);
+            if !kept {
+                removed.push(path);
+            }
+            kept
+        });
+    }
+
     /// Whether the object has no keys.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -254,6 +292,21 @@ mod tests {
         assert!(doc.contains_path("a.x"));
         assert!(!doc.contains_path("a.y"));
         assert_eq!(doc.to_json(), r#"{"b":1,"a":{"x":"q\"","h":[4,5]}}"#);
+    }
+
+    #[test]
+    fn pruning_removes_refused_objects_innermost_first() {
+        let mut doc = Object::new();
+        doc.insert_path("actor.process.name", Node::string("a.exe"));
+        doc.insert_path("actor.user", Node::raw("{}"));
+        doc.insert_path("device.hostname", Node::string("h"));
+        let keep = |key: &str, object: &Object| match key {
+            "process" => object.get("pid").is_some(),
+            _ => !object.is_empty(),
+        };
+        let removed = doc.prune(&keep);
+        assert_eq!(removed, ["actor.process", "actor.user", "actor"]);
+        assert_eq!(doc.to_json(), r#"{"device":{"hostname":"h"}}"#);
     }
 
     #[test]

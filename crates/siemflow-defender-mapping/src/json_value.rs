@@ -79,7 +79,14 @@ pub fn typed(kind: Kind, value: &RecordValue<'_>, ocsf: bool) -> Option<Node> {
                 Node::string(addresses.first()?)
             })
         }
-        Kind::Text | Kind::List | Kind::Email(_) => plain(value),
+        Kind::Ip if ocsf => {
+            let text = value.text()?;
+            text.trim()
+                .parse::<std::net::IpAddr>()
+                .is_ok()
+                .then(|| Node::string(text.trim()))
+        }
+        Kind::Text | Kind::List | Kind::Email(_) | Kind::Ip => plain(value),
     }
 }
 

@@ -1,29 +1,34 @@
 //! OCSF 1.5.0 (`builtin:defender-ocsf`): one JSON event per record.
 //!
-//! The class is the event type's, else the table's (Detection Finding for alerts and incidents;
-//! Process, File System, Module, Network, Authentication, Account Change, Registry, Email,
+//! The class is the event type's, else the table's (Detection Finding for alerts, incidents and
+//! DeviceEvents detections; Process, File System, Module, Scheduled Job, Script, Network,
+//! Authentication, Account Change, Group Management, Registry, Windows Service, Email,
 //! Inventory and API Activity for the streaming tables; Base Event for unknown records). Every
 //! event has the classification attributes (`class_uid`, `activity_id`, `type_uid`,
 //! `category_uid` and their names), `severity_id`, `time` (epoch ms; 0 when the record has no
 //! time), `message`, `metadata` (`version`, `product`, `log_name` the table, `event_code` the
 //! event id, `tenant_uid`), the table's fields at their OCSF paths, and `unmapped` with the other
 //! columns. Objects OCSF requires an attribute of that Defender has no column for get the
-//! "Unknown" value (`type_id: 0`, or 99 "Other" where the schema has no Unknown), so every event
-//! validates against the schema. A field whose attribute the class does not have stays in
-//! `unmapped`; `actor` and `device` on a class without them come with the host profile
-//! (`metadata.profiles: ["host"]`).
+//! "Unknown" value (`type_id: 0`, or 99 "Other" where the schema has no Unknown); objects OCSF
+//! would reject for want of an identifying attribute are not written (their columns stay in
+//! `unmapped`); a record without what its class needs ([`OcsfClass::needs`]) is a Base Event.
+//! So every event validates against the schema. A field whose attribute the class does not
+//! have stays in `unmapped`; `actor` and `device` on a class without them come with the host
+//! profile (`metadata.profiles: ["host"]`).
 
 use serde::Deserialize;
 use serde_json::Value;
 use siemflow_plugin_sdk::Output;
+use siemflow_plugin_sdk::record::Record;
 
 use crate::catalog::model::OCSF_HOST_PROFILE;
-use crate::catalog::{Kind, OcsfClass};
+use crate::catalog::ocsf_classes::BASE_EVENT;
+use crate::catalog::{Field, Kind, OcsfClass};
 use crate::json_tree::{Node, Object};
 use crate::json_value::typed;
 use crate::options::{self, Common, Severities};
 use crate::plugin::Format;
-use crate::subject::Subject;
+use crate::subject::{Subject, Used};
 
 /// The OCSF schema version the events follow.
 pub const OCSF_VERSION: &str = "1.5.0";
@@ -67,6 +72,9 @@ const REQUIRED_IN_OBJECTS: &[(&str, &str, &str)] = &[
     ("connection_info", "direction_id", "0"),
     ("api", "operation", "\"\""),
     ("finding_info", "uid", "\"\""),
+    // A previous value's key is its key's, and an unnamed value is the key's default value.
+    ("prev_reg_value", "path", "\"\""),
+    ("prev_reg_value", "name", "\"\""),
     ("finding_info", "title", "\"\""),
 ];
 
@@ -82,9 +90,37 @@ impl Format for OcsfFormat {
     }
 
     fn render(&self, subject: &Subject<'_>, _size: usize) -> Output {
-        let class = subject.action.ocsf.unwrap_or(subject.table.ocsf);
+        let chosen = subject.action.ocsf.unwrap_or(subject.table.ocsf);
+        let (mut event, used) = match self.build(subject, &chosen) {
+            (event, used, true) => (event, used),
+            // The record lacks what its class cannot do without: a Base Event keeps it all.
+            _ => {
+                let (event, used, _) = self.build(subject, &BASE_EVENT);
+                (event, used)
+            }
+        };
+        let mut unmapped = Object::new();
+        for (name, value) in subject.unmapped(&used) {
+            unmapped.set(name, Node::raw(value.raw()));
+        }
+        for (key, value) in &self.common.fields {
+            unmapped_or_path(&mut event, &mut unmapped, key, value);
+        }
+        if !unmapped.is_empty() {
+            event.set("unmapped", Node::Object(unmapped));
+        }
+        Output::json_text(event.to_json())
+    }
+}
+
+impl OcsfFormat {
+    /// The event of a record as `class`, the columns it took, and whether it holds what the
+    /// class needs. Objects OCSF would reject for want of an identifying attribute (an endpoint
+    /// with only a port, a process without an id) are not written: their columns stay in
+    /// `unmapped`.
+    fn build(&self, subject: &Subject<'_>, class: &OcsfClass) -> (Object, Used, bool) {
         let mut event = Object::new();
-        classify(&mut event, &class);
+        classify(&mut event, class);
         let severity = *self.severities.of(subject.level);
         event.set("severity_id", Node::Raw(severity.to_string()));
         event.set(
@@ -101,15 +137,16 @@ impl Format for OcsfFormat {
         if let Some(status_id) = class.status_id {
             event.set("status_id", Node::Raw(status_id.to_string()));
         }
-        event.set("metadata", Node::Object(self.metadata(subject)));
+        event.set("metadata", Node::Object(self.metadata(subject, class)));
 
-        let used = subject.map_fields(
-            |field| field.ocsf_path(&class),
+        let mut written: Vec<(&'static str, &'static Field)> = Vec::new();
+        let mut used = subject.map_fields(
+            |field| field.ocsf_path(class),
             |field, path, value| {
                 let Some(node) = typed(field.kind, &value, true) else {
                     return false;
                 };
-                match field.kind {
+                let done = match field.kind {
                     Kind::Hash(algorithm_id) => {
                         let mut object = Object::new();
                         object.set("algorithm_id", Node::Raw(algorithm_id.to_string()));
@@ -117,39 +154,81 @@ impl Format for OcsfFormat {
                         event.push_path(path, Node::Object(object))
                     }
                     _ => event.insert_path(path, node),
+                };
+                if done {
+                    written.push((path, field));
                 }
+                done
             },
         );
+        for field in subject
+            .table
+            .all_fields()
+            .filter(|field| field.in_json_text)
+        {
+            let Some(path) = field.ocsf_path(class) else {
+                continue;
+            };
+            let Some(holder) = subject.json_text_value(field) else {
+                continue;
+            };
+            let node = Record::parse(holder.as_bytes())
+                .ok()
+                .and_then(|record| typed(field.kind, &record.value("v")?, true));
+            if let Some(node) = node {
+                event.insert_path(path, node);
+            }
+        }
+        if class.defines("finding_info") {
+            // A finding's title is the event's own, else its type's name.
+            let title = subject.title();
+            event.insert_path(
+                "finding_info.title",
+                Node::string(title.as_deref().unwrap_or(subject.action.name)),
+            );
+        }
         for (path, default) in class.defaults {
             if !event.contains_path(path) {
                 event.insert_path(path, Node::Raw((*default).to_string()));
             }
         }
         complete_objects(&mut event);
+        let removed = event.prune(&identified);
+        let gone = |path: &str| {
+            removed.iter().any(|object| {
+                path.strip_prefix(object.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            })
+        };
+        for (path, field) in &written {
+            let Some((_, column)) = subject.value_of(field) else {
+                continue;
+            };
+            let kept_elsewhere = written.iter().any(|(other_path, other)| {
+                !gone(other_path)
+                    && subject
+                        .value_of(other)
+                        .is_some_and(|(_, other_column)| other_column == column)
+            });
+            if gone(path) && !kept_elsewhere && !subject.is_header_column(column) {
+                used.forget(column);
+            }
+        }
         if OCSF_HOST_PROFILE
             .iter()
             .any(|attribute| !class.defines(attribute) && event.get(attribute).is_some())
         {
             event.insert_path("metadata.profiles", Node::Raw("[\"host\"]".into()));
         }
-
-        let mut unmapped = Object::new();
-        for (name, value) in subject.unmapped(&used) {
-            unmapped.set(name, Node::raw(value.raw()));
-        }
-        for (key, value) in &self.common.fields {
-            unmapped_or_path(&mut event, &mut unmapped, key, value);
-        }
-        if !unmapped.is_empty() {
-            event.set("unmapped", Node::Object(unmapped));
-        }
-        Output::json_text(event.to_json())
+        let fits = class.needs.iter().all(|need| {
+            need.split('|')
+                .any(|attribute| event.contains_path(attribute))
+        });
+        (event, used, fits)
     }
-}
 
-impl OcsfFormat {
     /// `metadata`: schema version, product, and where the event came from.
-    fn metadata(&self, subject: &Subject<'_>) -> Object {
+    fn metadata(&self, subject: &Subject<'_>, class: &OcsfClass) -> Object {
         let mut product = Object::new();
         let name = subject.product();
         product.set(
@@ -162,7 +241,6 @@ impl OcsfFormat {
         metadata.set("product", Node::Object(product));
         metadata.set("log_name", Node::string(subject.table.name));
         metadata.set("event_code", Node::string(&subject.event_id));
-        let class = subject.action.ocsf.unwrap_or(subject.table.ocsf);
         if class.class_uid >= 100_000 {
             // Extension classes (the Windows extension's registry and service classes) say
             // which extension defines them.
@@ -230,6 +308,88 @@ fn complete_objects(event: &mut Object) {
             }
         }
     });
+}
+
+/// Objects OCSF 1.5.0 constrains, by the attribute names that hold them, with the attributes of
+/// which they need at least one.
+const IDENTIFIED_BY: &[(&[&str], &[&str])] = &[
+    (
+        &["src_endpoint", "dst_endpoint"],
+        &[
+            "ip",
+            "uid",
+            "name",
+            "hostname",
+            "svc_name",
+            "instance_uid",
+            "interface_uid",
+            "interface_name",
+            "domain",
+        ],
+    ),
+    (
+        &["device"],
+        &[
+            "ip",
+            "uid",
+            "name",
+            "hostname",
+            "instance_uid",
+            "interface_uid",
+            "interface_name",
+        ],
+    ),
+    (&["process", "parent_process"], &["pid", "uid", "cpid"]),
+    (&["user"], &["account", "name", "uid"]),
+    (
+        &["actor"],
+        &[
+            "process",
+            "user",
+            "invoked_by",
+            "session",
+            "app_name",
+            "app_uid",
+        ],
+    ),
+    (
+        &[
+            "group",
+            "service",
+            "analytic",
+            "feature",
+            "policy",
+            "malware_scan_info",
+        ],
+        &["name", "uid"],
+    ),
+    (&["url"], &["url_string", "path"]),
+    (&["script"], &["script_content"]),
+    (&["job"], &["name"]),
+    (&["email"], &["from", "to"]),
+    (
+        &["win_service"],
+        &[
+            "cmd_line",
+            "service_category_id",
+            "service_dependencies",
+            "service_error_control_id",
+            "service_start_name",
+            "service_start_type_id",
+            "service_type_id",
+        ],
+    ),
+];
+
+/// Whether an object under `key` has what OCSF needs of it (objects OCSF does not constrain
+/// are kept unless empty).
+fn identified(key: &str, object: &Object) -> bool {
+    match IDENTIFIED_BY.iter().find(|(keys, _)| keys.contains(&key)) {
+        Some((_, any_of)) => any_of
+            .iter()
+            .any(|attribute| object.get(attribute).is_some()),
+        None => !object.is_empty(),
+    }
 }
 
 /// A static field: a dotted path (`metadata.log_provider`) where it is free; anything else in

@@ -106,6 +106,11 @@ impl<'a> Subject<'a> {
             .filter(|title| !title.trim().is_empty())
     }
 
+    /// Whether a column was read for the header (action, severity, time).
+    pub fn is_header_column(&self, column: &str) -> bool {
+        self.header_columns.contains(&column)
+    }
+
     /// The value of a field, from the first of its sources that has one, with that source.
     pub fn value_of(&self, field: &Field) -> Option<(Value<'a>, &'static str)> {
         field.sources.iter().find_map(|source| {
@@ -118,6 +123,25 @@ impl<'a> Subject<'a> {
         })
     }
 
+    /// The value of a field read inside a column of stringified JSON ([`Field::in_json_text`]),
+    /// as the JSON text of a one-key object `{"v": value}` (owned: the column had to be
+    /// decoded), from the first source that has a non-empty value.
+    pub fn json_text_value(&self, field: &Field) -> Option<String> {
+        field.sources.iter().find_map(|source| {
+            let (column, key) = source.split_once('.')?;
+            let raw = self.record.value(column)?.raw();
+            let object: serde_json::Value = if raw.starts_with('"') {
+                serde_json::from_str(&serde_json::from_str::<String>(raw).ok()?).ok()?
+            } else {
+                serde_json::from_str(raw).ok()?
+            };
+            let value = object.get(key)?;
+            let empty =
+                value.is_null() || value.as_str().is_some_and(|text| text.trim().is_empty());
+            (!empty).then(|| serde_json::json!({ "v": value }).to_string())
+        })
+    }
+
     /// Runs `write` for each field with a key in this format (`key_of`) and a value; `write`
     /// says whether it wrote the value. Returns the columns written, for [`Subject::unmapped`].
     pub fn map_fields(
@@ -126,7 +150,7 @@ impl<'a> Subject<'a> {
         mut write: impl FnMut(&'static Field, &'static str, Value<'a>) -> bool,
     ) -> Used {
         let mut used = Used(self.header_columns.clone());
-        for field in self.table.all_fields() {
+        for field in self.table.all_fields().filter(|field| !field.in_json_text) {
             let Some(key) = key_of(field) else { continue };
             let Some((value, column)) = self.value_of(field) else {
                 continue;
@@ -170,6 +194,12 @@ impl Used {
     /// Whether this column was written.
     pub fn contains(&self, column: &str) -> bool {
         self.0.contains(&column)
+    }
+
+    /// Takes a column back: what was written from it was not kept, so it belongs in the
+    /// catch-all.
+    pub fn forget(&mut self, column: &str) {
+        self.0.retain(|used| *used != column);
     }
 }
 

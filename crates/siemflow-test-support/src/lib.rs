@@ -6,6 +6,8 @@
 //! - [`collector`]: a generic HTTP log collector (NDJSON, JSON arrays, text) for the `http` sink.
 //! - [`ocsf`]: an OCSF event validator written from the official compiled 1.5.0 schema.
 //! - [`proxy`]: a TCP proxy that can play dead, to make a real server unreachable for a while.
+//! - [`defender_corpus`]: generated streaming records of every 2026 Defender table and ActionType,
+//!   typed from Microsoft's schema docs.
 //! - [`defender`]: the Microsoft identity platform's token endpoint and the Defender for Endpoint,
 //!   Defender XDR and Graph security alert and incident APIs, with quotas and fault injection.
 //!
@@ -18,6 +20,7 @@
 pub mod azurite;
 pub mod collector;
 pub mod defender;
+pub mod defender_corpus;
 pub mod event_hubs;
 pub mod hec;
 pub mod ocsf;

@@ -76,8 +76,8 @@ pub async fn read_body(request: hyper::Request<Incoming>, limit: usize) -> Resul
     Ok(Body { bytes, gzip })
 }
 
-/// Seeded uniform draws for fault injection (xorshift64*): the same seed fails the same requests,
-/// so a failing test can be replayed.
+/// Seeded uniform draws (xorshift64*) for fault injection and generated data: the same seed
+/// fails the same requests and generates the same records, so a failing test can be replayed.
 #[derive(Debug, Clone)]
 pub struct Dice(u64);
 
@@ -93,6 +93,11 @@ impl Dice {
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A whole number in [0, `bound`) (0 when `bound` is 0).
+    pub fn below(&mut self, bound: usize) -> usize {
+        ((self.draw() * bound as f64) as usize).min(bound.saturating_sub(1))
     }
 }
 

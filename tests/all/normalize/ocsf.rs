@@ -8,7 +8,9 @@ use std::process::Command;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use siemflow_defender_mapping::subject::Subject;
+use siemflow_plugin_sdk::record::Record;
 
+use super::corpus;
 use super::golden::cases;
 use super::source::{self, check_nothing_lost, events};
 use super::text_formats::{filter, python};
@@ -112,5 +114,76 @@ fn ocsf_events_are_valid_against_the_official_1_5_0_schema() {
         "{} problem(s):\n{}",
         problems.len(),
         problems.join("\n")
+    );
+}
+
+#[test]
+fn ocsf_events_of_every_table_and_action_type_are_valid_against_the_official_schema() {
+    let schema = siemflow_test_support::ocsf::schema_1_5_0().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (records, lines) = corpus::run("defender-ocsf", "{}", dir.path());
+    let mut problems: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    let mut classes: BTreeMap<String, usize> = BTreeMap::new();
+    // Records without what their class needs (the sparse ones) are Base Events.
+    let mut fallbacks: BTreeMap<String, usize> = BTreeMap::new();
+    for (record, line) in records.iter().zip(&lines) {
+        let event: Value = serde_json::from_str(line).unwrap();
+        let key = format!(
+            "{} {}",
+            record["category"].as_str().unwrap_or_default(),
+            record["properties"]["ActionType"]
+                .as_str()
+                .unwrap_or_default()
+        );
+        *classes
+            .entry(format!("{} {}", event["class_uid"], event["class_name"]))
+            .or_default() += 1;
+        let input = serde_json::to_vec(record).unwrap();
+        let subject = Subject::resolve(Record::parse(&input).unwrap());
+        let class = subject.action.ocsf.unwrap_or(subject.table.ocsf);
+        if class.class_uid != 0 && event["class_uid"] == 0 {
+            *fallbacks.entry(key.clone()).or_default() += 1;
+        }
+        for problem in schema.validate(&event) {
+            let entry = problems
+                .entry(format!("{key} (class {}): {problem}", event["class_uid"]))
+                .or_insert((0, line.clone()));
+            entry.0 += 1;
+        }
+    }
+    let input = lines.join("\n") + "\n";
+    let verdicts = filter(
+        Command::new(python("ocsf"))
+            .arg(repo_root().join("tests/oracles/ocsf_validate.py"))
+            .arg("v1_5_0"),
+        input.as_bytes(),
+    );
+    for (verdict, line) in verdicts.lines().zip(&lines) {
+        let verdict: Value = serde_json::from_str(verdict).unwrap();
+        if let Some(error) = verdict.get("error") {
+            let entry = problems
+                .entry(format!("pydantic-ocsf: {error}"))
+                .or_insert((0, line.clone()));
+            entry.0 += 1;
+        }
+    }
+    let report: Vec<String> = problems
+        .iter()
+        .map(|(problem, (count, example))| format!("{count} × {problem}\n    e.g. {example}"))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{} kind(s) of problem over {} events (classes {classes:?}):\n{}",
+        problems.len(),
+        records.len(),
+        report.join("\n")
+    );
+    assert!(records.len() > 3_000, "{} records", records.len());
+    eprintln!("classes: {classes:?}\nBase Events for want of data: {fallbacks:?}");
+    let fallen: usize = fallbacks.values().sum();
+    assert!(
+        fallen * 8 < records.len(),
+        "{fallen} of {} events lack what their class needs: {fallbacks:?}",
+        records.len()
     );
 }

@@ -265,7 +265,8 @@ pub const CONNECTION: &[Field] = &[
         .cef("src")
         .leef("src")
         .cim("src_ip")
-        .ocsf("src_endpoint.ip"),
+        .ocsf("src_endpoint.ip")
+        .kind(Kind::Ip),
     from(&["LocalPort"])
         .cef("spt")
         .leef("srcPort")
@@ -276,7 +277,8 @@ pub const CONNECTION: &[Field] = &[
         .cef("dst")
         .leef("dst")
         .cim("dest_ip")
-        .ocsf("dst_endpoint.ip"),
+        .ocsf("dst_endpoint.ip")
+        .kind(Kind::Ip),
     from(&["RemotePort"])
         .cef("dpt")
         .leef("dstPort")
@@ -322,7 +324,9 @@ pub const REGISTRY: &[Field] = &[
     from(&["PreviousRegistryKey"])
         .leef("PreviousRegistryKey")
         .ocsf_or("prev_reg_key.path", "prev_reg_value.path"),
-    from(&["PreviousRegistryValueName"]).leef("PreviousRegistryValueName"),
+    from(&["PreviousRegistryValueName"])
+        .leef("PreviousRegistryValueName")
+        .ocsf("prev_reg_value.name"),
     from(&["PreviousRegistryValueData"]).leef("PreviousRegistryValueData"),
 ];
 
@@ -365,7 +369,8 @@ pub const LOGON: &[Field] = &[
         .cef("src")
         .leef("src")
         .cim("src")
-        .ocsf("src_endpoint.ip"),
+        .ocsf("src_endpoint.ip")
+        .kind(Kind::Ip),
     from(&["RemotePort", "Port"])
         .cef("spt")
         .leef("srcPort")
@@ -385,8 +390,8 @@ pub const LOGON: &[Field] = &[
     from(&["DeviceName"]).ocsf("dst_endpoint.hostname"),
 ];
 
-/// An Entra ID or on-premises identity event (the Identity tables).
-pub const IDENTITY: &[Field] = &[
+/// The account of an Entra ID or on-premises identity event (a logon's, a query's).
+pub const IDENTITY_ACCOUNT: &[Field] = &[
     from(&["AccountUpn", "AccountName"])
         .cef("duser")
         .leef("usrName")
@@ -408,6 +413,35 @@ pub const IDENTITY: &[Field] = &[
     from(&["AccountDisplayName"])
         .leef("AccountDisplayName")
         .ocsf("user.full_name"),
+];
+
+/// The account that made a directory change: OCSF's actor (the account changed is the user).
+pub const IDENTITY_ACTOR: &[Field] = &[
+    from(&["AccountUpn", "AccountName"])
+        .cef("duser")
+        .leef("usrName")
+        .cim("user")
+        .ocsf("actor.user.name"),
+    from(&["AccountDomain"])
+        .cef("dntdom")
+        .leef("domain")
+        .cim("user_domain")
+        .ocsf("actor.user.domain"),
+    from(&["AccountSid"])
+        .cef("duid")
+        .leef("AccountSid")
+        .cim("user_id")
+        .ocsf("actor.user.uid"),
+    from(&["AccountObjectId"])
+        .leef("AccountObjectId")
+        .cim("user_object_id"),
+    from(&["AccountDisplayName"])
+        .leef("AccountDisplayName")
+        .ocsf("actor.user.full_name"),
+];
+
+/// Where and how an identity event happened (the Identity tables).
+pub const IDENTITY: &[Field] = &[
     from(&["Application"])
         .cef("app")
         .leef("Application")
@@ -431,7 +465,8 @@ pub const IDENTITY: &[Field] = &[
         .cef("src")
         .leef("src")
         .cim("src")
-        .ocsf("src_endpoint.ip"),
+        .ocsf("src_endpoint.ip")
+        .kind(Kind::Ip),
     from(&["Port"])
         .cef("spt")
         .leef("srcPort")
@@ -452,7 +487,8 @@ pub const IDENTITY: &[Field] = &[
         .cef("dst")
         .leef("dst")
         .cim("dest_ip")
-        .ocsf("dst_endpoint.ip"),
+        .ocsf("dst_endpoint.ip")
+        .kind(Kind::Ip),
     from(&["DestinationPort"])
         .cef("dpt")
         .leef("dstPort")
@@ -505,7 +541,8 @@ pub const EMAIL: &[Field] = &[
         .cef("src")
         .leef("src")
         .cim("src")
-        .ocsf("src_endpoint.ip"),
+        .ocsf("src_endpoint.ip")
+        .kind(Kind::Ip),
     from(&["EmailDirection"])
         .cef_custom("cs4", "EmailDirection")
         .leef("EmailDirection")

@@ -81,6 +81,10 @@ pub struct OcsfClass {
     /// Attributes the class requires that Defender has no column for, set when absent:
     /// `(dotted path, JSON value)`, e.g. `("device.type_id", "0")`.
     pub defaults: &'static [(&'static str, &'static str)],
+    /// What the class cannot do without: attributes (`a|b` for either) the event must hold
+    /// once the fields are mapped, else it is a Base Event (a record without the data the
+    /// class requires, such as a logon without the account).
+    pub needs: &'static [&'static str],
 }
 
 /// The Base Event's attributes, which every class has.
@@ -187,6 +191,9 @@ pub enum Kind {
     /// an internationalized local part is written percent-encoded there, an address whose
     /// domain does not fit is left to `unmapped`; kept as received elsewhere.
     Email(bool),
+    /// An IP address: OCSF's `ip_t` takes only one, so anything else is left to `unmapped`
+    /// there; kept as received elsewhere.
+    Ip,
 }
 
 /// One field of an event type: where it comes from and where it goes in each format.
@@ -210,6 +217,10 @@ pub struct Field {
     pub ocsf_else: Option<&'static str>,
     /// The value's type in the JSON formats.
     pub kind: Kind,
+    /// The sources name a key inside a column of stringified JSON (`AdditionalFields.TaskName`):
+    /// only OCSF reads it, and the column itself stays where it goes (in `unmapped`), so
+    /// nothing is lost.
+    pub in_json_text: bool,
 }
 
 /// A field read from `sources`, mapped nowhere yet.
@@ -223,6 +234,7 @@ pub const fn from(sources: &'static [&'static str]) -> Field {
         ocsf: None,
         ocsf_else: None,
         kind: Kind::Plain,
+        in_json_text: false,
     }
 }
 
@@ -275,6 +287,12 @@ impl Field {
     /// Types the value.
     pub const fn kind(mut self, kind: Kind) -> Self {
         self.kind = kind;
+        self
+    }
+
+    /// Reads the sources inside a column of stringified JSON (see [`Field::in_json_text`]).
+    pub const fn in_json_text(mut self) -> Self {
+        self.in_json_text = true;
         self
     }
 }

@@ -34,7 +34,9 @@ pub const DETECTION_FINDING: OcsfClass = OcsfClass {
         "risk_score",
         "vulnerabilities",
     ],
-    defaults: &[("finding_info.title", "\"\"")],
+    // `finding_info.title` is the event's title or name when the record has none.
+    defaults: &[],
+    needs: &["finding_info"],
 };
 
 /// Process Activity (1007).
@@ -55,7 +57,8 @@ pub const PROCESS_ACTIVITY: OcsfClass = OcsfClass {
         "process",
         "requested_permissions",
     ],
-    defaults: &[("device.type_id", "0"), ("process", "{}"), ("actor", "{}")],
+    defaults: &[("device.type_id", "0")],
+    needs: &["process", "actor"],
 };
 
 /// File System Activity (1001).
@@ -78,10 +81,10 @@ pub const FILE_ACTIVITY: OcsfClass = OcsfClass {
     ],
     defaults: &[
         ("device.type_id", "0"),
-        ("actor", "{}"),
         ("file.name", "\"\""),
         ("file.type_id", "1"),
     ],
+    needs: &["file", "actor"],
 };
 
 /// Module Activity (1005): image loads.
@@ -92,11 +95,8 @@ pub const MODULE_ACTIVITY: OcsfClass = OcsfClass {
     activity_name: "Load",
     status_id: None,
     attributes: &["actor", "device", "module"],
-    defaults: &[
-        ("device.type_id", "0"),
-        ("actor", "{}"),
-        ("module.load_type_id", "99"),
-    ],
+    defaults: &[("device.type_id", "0"), ("module.load_type_id", "99")],
+    needs: &["module", "actor"],
 };
 
 /// Network Activity (4001).
@@ -118,6 +118,7 @@ pub const NETWORK_ACTIVITY: OcsfClass = OcsfClass {
         "url",
     ],
     defaults: &[("device.type_id", "0")],
+    needs: &["src_endpoint|dst_endpoint"],
 };
 
 /// Authentication (3002).
@@ -149,7 +150,8 @@ pub const AUTHENTICATION: OcsfClass = OcsfClass {
         "session",
         "user",
     ],
-    defaults: &[("user", "{}")],
+    defaults: &[],
+    needs: &["user", "service|dst_endpoint"],
 };
 
 /// Account Change (3001): directory changes to accounts.
@@ -169,7 +171,8 @@ pub const ACCOUNT_CHANGE: OcsfClass = OcsfClass {
         "user",
         "user_result",
     ],
-    defaults: &[("user", "{}")],
+    defaults: &[],
+    needs: &["user"],
 };
 
 /// Registry Key Activity (201001, the OCSF Windows extension).
@@ -180,11 +183,8 @@ pub const REGISTRY_KEY_ACTIVITY: OcsfClass = OcsfClass {
     activity_name: "Other",
     status_id: None,
     attributes: &["actor", "device", "reg_key", "prev_reg_key"],
-    defaults: &[
-        ("device.type_id", "0"),
-        ("actor", "{}"),
-        ("reg_key.path", "\"\""),
-    ],
+    defaults: &[("device.type_id", "0"), ("reg_key.path", "\"\"")],
+    needs: &["reg_key", "actor"],
 };
 
 /// Registry Value Activity (201002, the OCSF Windows extension).
@@ -198,10 +198,10 @@ pub const REGISTRY_VALUE_ACTIVITY: OcsfClass = OcsfClass {
     // A value's path is its key's; an unnamed value is the key's default value.
     defaults: &[
         ("device.type_id", "0"),
-        ("actor", "{}"),
         ("reg_value.path", "\"\""),
         ("reg_value.name", "\"\""),
     ],
+    needs: &["reg_value", "actor"],
 };
 
 /// Email Activity (4009).
@@ -225,7 +225,8 @@ pub const EMAIL_ACTIVITY: OcsfClass = OcsfClass {
         "smtp_hello",
         "src_endpoint",
     ],
-    defaults: &[("direction_id", "0"), ("email", "{}")],
+    defaults: &[("direction_id", "0")],
+    needs: &["email"],
 };
 
 /// Email File Activity (4011): attachments.
@@ -241,6 +242,7 @@ pub const EMAIL_FILE_ACTIVITY: OcsfClass = OcsfClass {
         ("file.name", "\"\""),
         ("file.type_id", "1"),
     ],
+    needs: &["file"],
 };
 
 /// Email URL Activity (4012): URLs in messages, and clicks on them.
@@ -251,7 +253,8 @@ pub const EMAIL_URL_ACTIVITY: OcsfClass = OcsfClass {
     activity_name: "Scan",
     status_id: None,
     attributes: &["email_uid", "url"],
-    defaults: &[("email_uid", "\"\""), ("url", "{}")],
+    defaults: &[("email_uid", "\"\"")],
+    needs: &["url"],
 };
 
 /// Device Inventory Info (5001).
@@ -263,6 +266,7 @@ pub const INVENTORY_INFO: OcsfClass = OcsfClass {
     status_id: None,
     attributes: &["actor", "device"],
     defaults: &[("device.type_id", "0")],
+    needs: &["device"],
 };
 
 /// API Activity (6003): cloud app audit events.
@@ -281,11 +285,65 @@ pub const API_ACTIVITY: OcsfClass = OcsfClass {
         "resources",
         "src_endpoint",
     ],
-    defaults: &[
-        ("actor", "{}"),
-        ("api.operation", "\"\""),
-        ("src_endpoint", "{}"),
+    defaults: &[("api.operation", "\"\"")],
+    needs: &["actor", "src_endpoint", "api"],
+};
+
+/// Scheduled Job Activity (1006): scheduled tasks created, changed or deleted.
+pub const SCHEDULED_JOB_ACTIVITY: OcsfClass = OcsfClass {
+    class_uid: 1006,
+    class_name: "Scheduled Job Activity",
+    activity_id: 99,
+    activity_name: "Other",
+    status_id: None,
+    attributes: &["actor", "device", "job"],
+    // The task's program is inside its XML definition, which stays in `unmapped`.
+    defaults: &[("device.type_id", "0"), ("job.file.name", "\"\"")],
+    needs: &["job"],
+};
+
+/// Windows Service Activity (201004, the OCSF Windows extension): services installed.
+pub const WINDOWS_SERVICE_ACTIVITY: OcsfClass = OcsfClass {
+    class_uid: 201004,
+    class_name: "Windows Service Activity",
+    activity_id: 99,
+    activity_name: "Other",
+    status_id: None,
+    attributes: &["actor", "device", "win_service"],
+    defaults: &[("device.type_id", "0"), ("win_service.name", "\"\"")],
+    needs: &["win_service", "actor"],
+};
+
+/// Script Activity (1009): PowerShell commands (the only scripts DeviceEvents reports, hence
+/// `script.type_id` 2, PowerShell).
+pub const SCRIPT_ACTIVITY: OcsfClass = OcsfClass {
+    class_uid: 1009,
+    class_name: "Script Activity",
+    activity_id: 1,
+    activity_name: "Execute",
+    status_id: None,
+    attributes: &["actor", "device", "script"],
+    defaults: &[("device.type_id", "0"), ("script.type_id", "2")],
+    needs: &["script", "actor"],
+};
+
+/// Group Management (3006): accounts added to local groups.
+pub const GROUP_MANAGEMENT: OcsfClass = OcsfClass {
+    class_uid: 3006,
+    class_name: "Group Management",
+    activity_id: 99,
+    activity_name: "Other",
+    status_id: None,
+    attributes: &[
+        "actor",
+        "group",
+        "user",
+        "privileges",
+        "resource",
+        "src_endpoint",
     ],
+    defaults: &[],
+    needs: &["group"],
 };
 
 /// Base Event (0): what has no better class, with everything in `unmapped`.
@@ -297,4 +355,5 @@ pub const BASE_EVENT: OcsfClass = OcsfClass {
     status_id: None,
     attributes: &[],
     defaults: &[],
+    needs: &[],
 };

@@ -2,13 +2,14 @@
 
 use super::fields::{
     ALERT_ROW, CONNECTION, CREATED_PROCESS, DEVICE, EMAIL, ENVELOPE, EVIDENCE_ROW, FILE, IDENTITY,
-    INITIATOR, LOGON, PARENT, REGISTRY,
+    IDENTITY_ACCOUNT, IDENTITY_ACTOR, INITIATOR, LOGON, PARENT, REGISTRY,
 };
 use super::model::{Field, Kind, Level, Origin, Table, action, from};
 use super::ocsf_classes::{
     ACCOUNT_CHANGE, API_ACTIVITY, AUTHENTICATION, BASE_EVENT, DETECTION_FINDING, EMAIL_ACTIVITY,
-    EMAIL_FILE_ACTIVITY, EMAIL_URL_ACTIVITY, FILE_ACTIVITY, INVENTORY_INFO, MODULE_ACTIVITY,
-    NETWORK_ACTIVITY, PROCESS_ACTIVITY, REGISTRY_KEY_ACTIVITY, REGISTRY_VALUE_ACTIVITY,
+    EMAIL_FILE_ACTIVITY, EMAIL_URL_ACTIVITY, FILE_ACTIVITY, GROUP_MANAGEMENT, INVENTORY_INFO,
+    MODULE_ACTIVITY, NETWORK_ACTIVITY, PROCESS_ACTIVITY, REGISTRY_KEY_ACTIVITY,
+    REGISTRY_VALUE_ACTIVITY, SCHEDULED_JOB_ACTIVITY, SCRIPT_ACTIVITY, WINDOWS_SERVICE_ACTIVITY,
 };
 use crate::catalog::alerts::ALERT_CATEGORIES;
 
@@ -366,6 +367,7 @@ pub const TABLES: &[Table] = &[
                 "Virus Detected",
                 Level::High,
             )
+            .ocsf(DETECTION_FINDING)
             .cim_action("blocked"),
             action(
                 "AntivirusReport",
@@ -373,7 +375,8 @@ pub const TABLES: &[Table] = &[
                 "Malware",
                 "Malware Report",
                 Level::Medium,
-            ),
+            )
+            .ocsf(DETECTION_FINDING),
             action(
                 "AntivirusScanCompleted",
                 "Antivirus scan completed",
@@ -395,6 +398,7 @@ pub const TABLES: &[Table] = &[
                 "Malware Blocked",
                 Level::High,
             )
+            .ocsf(DETECTION_FINDING)
             .cim_action("blocked"),
             action(
                 "AsrOfficeChildProcessBlocked",
@@ -403,6 +407,7 @@ pub const TABLES: &[Table] = &[
                 "Exploit Blocked",
                 Level::High,
             )
+            .ocsf(DETECTION_FINDING)
             .cim_action("blocked"),
             action(
                 "AsrObfuscatedScriptBlocked",
@@ -411,6 +416,7 @@ pub const TABLES: &[Table] = &[
                 "Malware Blocked",
                 Level::High,
             )
+            .ocsf(DETECTION_FINDING)
             .cim_action("blocked"),
             action(
                 "AsrLsassCredentialTheftBlocked",
@@ -419,6 +425,7 @@ pub const TABLES: &[Table] = &[
                 "Credential Theft Blocked",
                 Level::High,
             )
+            .ocsf(DETECTION_FINDING)
             .cim_action("blocked"),
             action(
                 "ExploitGuardNetworkProtectionBlocked",
@@ -427,6 +434,7 @@ pub const TABLES: &[Table] = &[
                 "Firewall Deny",
                 Level::Medium,
             )
+            .ocsf(NETWORK_ACTIVITY.activity(5, "Refuse"))
             .cim_action("blocked"),
             action(
                 "FirewallInboundConnectionBlocked",
@@ -435,6 +443,7 @@ pub const TABLES: &[Table] = &[
                 "Firewall Deny",
                 Level::Low,
             )
+            .ocsf(NETWORK_ACTIVITY.activity(5, "Refuse"))
             .cim_action("blocked"),
             action(
                 "FirewallOutboundConnectionBlocked",
@@ -443,6 +452,7 @@ pub const TABLES: &[Table] = &[
                 "Firewall Deny",
                 Level::Low,
             )
+            .ocsf(NETWORK_ACTIVITY.activity(5, "Refuse"))
             .cim_action("blocked"),
             action(
                 "SmartScreenUrlWarning",
@@ -450,70 +460,80 @@ pub const TABLES: &[Table] = &[
                 "Suspicious Activity",
                 "Suspicious URL",
                 Level::Medium,
-            ),
+            )
+            .ocsf(DETECTION_FINDING),
             action(
                 "SmartScreenAppWarning",
                 "SmartScreen application warning",
                 "Suspicious Activity",
                 "Suspicious Application",
                 Level::Medium,
-            ),
+            )
+            .ocsf(DETECTION_FINDING),
             action(
                 "ScheduledTaskCreated",
                 "Scheduled task created",
                 "System",
                 "Scheduled Task Created",
                 Level::Low,
-            ),
+            )
+            .ocsf(SCHEDULED_JOB_ACTIVITY.activity(1, "Create")),
             action(
                 "ScheduledTaskUpdated",
                 "Scheduled task updated",
                 "System",
                 "Scheduled Task Modified",
                 Level::Low,
-            ),
+            )
+            .ocsf(SCHEDULED_JOB_ACTIVITY.activity(2, "Update")),
             action(
                 "ScheduledTaskDeleted",
                 "Scheduled task deleted",
                 "System",
                 "Scheduled Task Deleted",
                 Level::Low,
-            ),
+            )
+            .ocsf(SCHEDULED_JOB_ACTIVITY.activity(3, "Delete")),
             action(
                 "ServiceInstalled",
                 "Service installed",
                 "System",
                 "Service Installed",
                 Level::Low,
-            ),
+            )
+            .ocsf(WINDOWS_SERVICE_ACTIVITY.activity(1, "Create")),
             action(
                 "PowerShellCommand",
                 "PowerShell command",
                 "System",
                 "Command Executed",
                 Level::Informational,
-            ),
+            )
+            .ocsf(SCRIPT_ACTIVITY),
             action(
                 "ProcessCreatedUsingWmiQuery",
                 "Process created through WMI",
                 "System",
                 "Process Creation",
                 Level::Low,
-            ),
+            )
+            .ocsf(PROCESS_ACTIVITY),
             action(
                 "CreateRemoteThreadApiCall",
                 "Remote thread created",
                 "Suspicious Activity",
                 "Process Injection",
                 Level::Medium,
-            ),
+            )
+            .ocsf(PROCESS_ACTIVITY.activity(4, "Inject")),
             action(
                 "OpenProcessApiCall",
                 "Process opened",
                 "System",
                 "Process Access",
                 Level::Informational,
-            ),
+            )
+            .ocsf(PROCESS_ACTIVITY.activity(3, "Open")),
             action(
                 "NamedPipeEvent",
                 "Named pipe event",
@@ -548,21 +568,24 @@ pub const TABLES: &[Table] = &[
                 "Authentication",
                 "User Account Added",
                 Level::Medium,
-            ),
+            )
+            .ocsf(ACCOUNT_CHANGE.activity(1, "Create")),
             action(
                 "UserAccountAddedToLocalGroup",
                 "Account added to a local group",
                 "Authentication",
                 "Group Member Added",
                 Level::Medium,
-            ),
+            )
+            .ocsf(GROUP_MANAGEMENT.activity(3, "Add User")),
             action(
                 "TamperingAttempt",
                 "Tampering attempt",
                 "Suspicious Activity",
                 "Tampering Attempt",
                 Level::High,
-            ),
+            )
+            .ocsf(DETECTION_FINDING),
             action(
                 "BrowserLaunchedToOpenUrl",
                 "Browser opened a URL",
@@ -586,6 +609,7 @@ pub const TABLES: &[Table] = &[
             CONNECTION,
             REGISTRY,
             INITIATOR,
+            DEVICE_EVENT_DETAIL,
         ],
         severity_columns: &[],
         time_columns: TIMESTAMP,
@@ -834,7 +858,7 @@ pub const TABLES: &[Table] = &[
         note: STREAMING,
         action_column: Some("ActionType"),
         actions: LOGON_ACTIONS,
-        fields: &[ENVELOPE, IDENTITY],
+        fields: &[ENVELOPE, IDENTITY_ACCOUNT, IDENTITY],
         severity_columns: &[],
         time_columns: TIMESTAMP,
         ocsf: AUTHENTICATION,
@@ -877,7 +901,7 @@ pub const TABLES: &[Table] = &[
                 Level::Informational,
             ),
         ],
-        fields: &[ENVELOPE, IDENTITY, QUERY],
+        fields: &[ENVELOPE, IDENTITY_ACCOUNT, IDENTITY, QUERY],
         severity_columns: &[],
         time_columns: TIMESTAMP,
         ocsf: BASE_EVENT,
@@ -898,7 +922,7 @@ pub const TABLES: &[Table] = &[
                 "User Account Changed",
                 Level::Low,
             )
-            .ocsf(ACCOUNT_CHANGE.activity(4, "Password Change")),
+            .ocsf(ACCOUNT_CHANGE.activity(3, "Password Change")),
             action(
                 "Account disabled",
                 "Account disabled",
@@ -931,7 +955,7 @@ pub const TABLES: &[Table] = &[
                 Level::Low,
             ),
         ],
-        fields: &[ENVELOPE, IDENTITY, DIRECTORY_CHANGE],
+        fields: &[ENVELOPE, IDENTITY_ACTOR, IDENTITY, DIRECTORY_CHANGE],
         severity_columns: &[],
         time_columns: TIMESTAMP,
         ocsf: ACCOUNT_CHANGE,
@@ -1059,6 +1083,70 @@ const OS_TYPES: &[(&str, i64)] = &[
     ("iOS", 301),
 ];
 
+/// What the class of a DeviceEvents ActionType reads beyond the shared groups: a detection's
+/// id, the account an account event is about, and the task, service, command or group named
+/// in `AdditionalFields` (which stays whole in `unmapped`).
+const DEVICE_EVENT_DETAIL: &[Field] = &[
+    from(&["ReportId"])
+        .ocsf("finding_info.uid")
+        .kind(Kind::Text),
+    from(&["AccountName"]).ocsf("user.name"),
+    from(&["AccountDomain"]).ocsf("user.domain"),
+    from(&["AccountSid"]).ocsf("user.uid"),
+    from(&["AdditionalFields.TaskName"])
+        .ocsf("job.name")
+        .in_json_text(),
+    from(&["AdditionalFields.ServiceName"])
+        .ocsf("win_service.name")
+        .in_json_text(),
+    from(&["AdditionalFields.ServiceAccount"])
+        .ocsf("win_service.service_start_name")
+        .in_json_text(),
+    from(&["AdditionalFields.ServiceStartType"])
+        .ocsf("win_service.service_start_type_id")
+        .kind(Kind::Lookup(SERVICE_START_TYPES))
+        .in_json_text(),
+    from(&["AdditionalFields.ServiceType"])
+        .ocsf("win_service.service_type_id")
+        .kind(Kind::Lookup(SERVICE_TYPES))
+        .in_json_text(),
+    from(&["AdditionalFields.Command"])
+        .ocsf("script.script_content.value")
+        .in_json_text(),
+    from(&["AdditionalFields.GroupName"])
+        .ocsf("group.name")
+        .in_json_text(),
+];
+
+/// OCSF `service_start_type_id` per Windows start type, as a number (`SERVICE_BOOT_START` 0 to
+/// `SERVICE_DISABLED` 4) or a name.
+const SERVICE_START_TYPES: &[(&str, i64)] = &[
+    ("0", 1),
+    ("1", 2),
+    ("2", 3),
+    ("3", 4),
+    ("4", 5),
+    ("BootStart", 1),
+    ("SystemStart", 2),
+    ("AutoStart", 3),
+    ("DemandStart", 4),
+    ("Disabled", 5),
+];
+
+/// OCSF `service_type_id` per Windows service type (`SERVICE_KERNEL_DRIVER` 0x1,
+/// `SERVICE_FILE_SYSTEM_DRIVER` 0x2, `SERVICE_WIN32_OWN_PROCESS` 0x10,
+/// `SERVICE_WIN32_SHARE_PROCESS` 0x20), as a number or a name.
+const SERVICE_TYPES: &[(&str, i64)] = &[
+    ("1", 1),
+    ("2", 2),
+    ("16", 3),
+    ("32", 4),
+    ("KernelDriver", 1),
+    ("FileSystemDriver", 2),
+    ("Win32OwnProcess", 3),
+    ("Win32ShareProcess", 4),
+];
+
 /// A device's inventory record.
 const DEVICE_INFO: &[Field] = &[
     from(&["OSPlatform"])
@@ -1081,7 +1169,8 @@ const DEVICE_INFO: &[Field] = &[
         .cef("dvc")
         .leef("src")
         .cim("ip")
-        .ocsf("device.ip"),
+        .ocsf("device.ip")
+        .kind(Kind::Ip),
     from(&["ClientVersion"])
         .leef("ClientVersion")
         .cim("vendor_product_version"),
@@ -1286,15 +1375,17 @@ const QUERY: &[Field] = &[
     from(&["Query"]).leef("Query").cim("query"),
 ];
 
-/// IdentityDirectoryEvents' target.
+/// IdentityDirectoryEvents' target: the account changed is OCSF's `user`.
 const DIRECTORY_CHANGE: &[Field] = &[
     from(&["TargetAccountUpn"])
         .cef_custom("cs1", "TargetAccountUpn")
         .leef("TargetAccountUpn")
-        .cim("object"),
+        .cim("object")
+        .ocsf("user.name"),
     from(&["TargetAccountDisplayName"])
         .leef("TargetAccountDisplayName")
-        .cim("object_name"),
+        .cim("object_name")
+        .ocsf("user.full_name"),
 ];
 
 /// CloudAppEvents' activity.
@@ -1304,6 +1395,8 @@ const CLOUD_APP: &[Field] = &[
         .leef("Application")
         .cim("app")
         .ocsf("api.service.name"),
+    // The app acts when no account is named (OCSF's actor needs one or the other).
+    from(&["Application"]).ocsf("actor.app_name"),
     from(&["ActionType"]).ocsf("api.operation"),
     from(&["AccountDisplayName", "AccountObjectId"])
         .cef("suser")
@@ -1318,7 +1411,8 @@ const CLOUD_APP: &[Field] = &[
         .cef("src")
         .leef("src")
         .cim("src")
-        .ocsf("src_endpoint.ip"),
+        .ocsf("src_endpoint.ip")
+        .kind(Kind::Ip),
     from(&["CountryCode"])
         .leef("CountryCode")
         .cim("src_country"),
