@@ -71,6 +71,7 @@ const REQUIRED_IN_OBJECTS: &[(&str, &str, &str)] = &[
     ("analytic", "type_id", "0"),
     ("connection_info", "direction_id", "0"),
     ("api", "operation", "\"\""),
+    ("databucket", "type_id", "0"),
     ("finding_info", "uid", "\"\""),
     // A previous value's key is its key's, and an unnamed value is the key's default value.
     ("prev_reg_value", "path", "\"\""),
@@ -365,6 +366,7 @@ const IDENTIFIED_BY: &[(&[&str], &[&str])] = &[
     ),
     (&["url"], &["url_string", "path"]),
     (&["script"], &["script_content"]),
+    (&["databucket"], &["uid", "name"]),
     (&["job"], &["name"]),
     (&["email"], &["from", "to"]),
     (

@@ -739,6 +739,9 @@ fn text(name: &str, shape: Shape, rng: &mut Dice) -> String {
     if lower.ends_with("md5") {
         return hex(rng, 32);
     }
+    if lower.ends_with("processid") {
+        return (4 + rng.below(60_000) * 4).to_string();
+    }
     if lower.ends_with("sid") {
         return sid(rng);
     }
@@ -800,9 +803,6 @@ fn text(name: &str, shape: Shape, rng: &mut Dice) -> String {
     }
     if lower == "severity" {
         return (["High", "Medium", "Low", "Informational", "UnSpecified"][rng.below(5)]).into();
-    }
-    if lower.ends_with("processid") {
-        return (4 + rng.below(60_000) * 4).to_string();
     }
     if lower == "protocol" || lower == "requestprotocol" {
         return (["Tcp", "Udp", "Icmp", "Kerberos", "Ntlm", "Smb"][rng.below(6)]).into();

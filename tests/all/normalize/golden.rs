@@ -8,11 +8,13 @@ use std::path::PathBuf;
 use crate::support::{describe, output, repo_root, siemflow};
 
 /// The sample files, in `samples/defender/`: the storage export's and an Event Hubs message's
-/// records, records of the tables those lack plus unknown ones, and the REST resources.
-pub const INPUTS: [&str; 4] = [
+/// records, records of the tables those lack plus unknown ones, the tables added to the stream
+/// since, and the REST resources.
+pub const INPUTS: [&str; 5] = [
     "streaming-storage-PT1H.json",
     "streaming-eventhub-message.jsonl",
     "streaming-extra.jsonl",
+    "streaming-2026.jsonl",
     "rest.jsonl",
 ];
 

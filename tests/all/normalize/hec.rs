@@ -14,9 +14,10 @@ use crate::support::{describe, output, siemflow, write};
 
 /// The sample files a file source reads as they are (an Event Hubs envelope is the event hubs
 /// source's to split).
-const FILE_INPUTS: [&str; 3] = [
+const FILE_INPUTS: [&str; 4] = [
     "streaming-storage-PT1H.json",
     "streaming-extra.jsonl",
+    "streaming-2026.jsonl",
     "rest.jsonl",
 ];
 

@@ -58,7 +58,7 @@ pub const PROCESS_ACTIVITY: OcsfClass = OcsfClass {
         "requested_permissions",
     ],
     defaults: &[("device.type_id", "0")],
-    needs: &["process", "actor"],
+    needs: &["process", "actor", "device"],
 };
 
 /// File System Activity (1001).
@@ -344,6 +344,42 @@ pub const GROUP_MANAGEMENT: OcsfClass = OcsfClass {
     ],
     defaults: &[],
     needs: &["group"],
+};
+
+/// User Inventory Info (5003): account snapshots (IdentityInfo).
+pub const USER_INVENTORY_INFO: OcsfClass = OcsfClass {
+    class_uid: 5003,
+    class_name: "User Inventory Info",
+    activity_id: 2,
+    activity_name: "Collect",
+    status_id: None,
+    attributes: &["actor", "user"],
+    defaults: &[],
+    needs: &["user"],
+};
+
+/// Datastore Activity (6005): access to a storage account (CloudStorageAggregatedEvents).
+pub const DATASTORE_ACTIVITY: OcsfClass = OcsfClass {
+    class_uid: 6005,
+    class_name: "Datastore Activity",
+    activity_id: 99,
+    activity_name: "Other",
+    status_id: None,
+    attributes: &[
+        "actor",
+        "databucket",
+        "database",
+        "dst_endpoint",
+        "http_request",
+        "http_response",
+        "query_info",
+        "src_endpoint",
+        "table",
+        "type",
+        "type_id",
+    ],
+    defaults: &[],
+    needs: &["actor", "src_endpoint"],
 };
 
 /// Base Event (0): what has no better class, with everything in `unmapped`.

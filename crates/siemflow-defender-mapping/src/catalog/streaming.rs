@@ -11,6 +11,7 @@ use super::ocsf_classes::{
     MODULE_ACTIVITY, NETWORK_ACTIVITY, PROCESS_ACTIVITY, REGISTRY_KEY_ACTIVITY,
     REGISTRY_VALUE_ACTIVITY, SCHEDULED_JOB_ACTIVITY, SCRIPT_ACTIVITY, WINDOWS_SERVICE_ACTIVITY,
 };
+use super::ocsf_classes::{DATASTORE_ACTIVITY, USER_INVENTORY_INFO};
 use crate::catalog::alerts::ALERT_CATEGORIES;
 
 const TIMESTAMP: &[&str] = &["Timestamp", "time"];
@@ -19,6 +20,7 @@ const MDO: &str = "Microsoft Defender for Office 365";
 const MDI: &str = "Microsoft Defender for Identity";
 const MDA: &str = "Microsoft Defender for Cloud Apps";
 const XDR: &str = "Microsoft Defender XDR";
+const MDC: &str = "Microsoft Defender for Cloud";
 const STREAMING: &str = "from Event Hubs or the storage export";
 
 /// Every streaming table siemflow maps.
@@ -983,6 +985,258 @@ pub const TABLES: &[Table] = &[
         cim_model: "Change",
         product: MDA,
     },
+    Table {
+        name: "BehaviorInfo",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[action(
+            "*",
+            "Behavior",
+            "Suspicious Activity",
+            "Suspicious Behavior",
+            Level::Medium,
+        )],
+        fields: &[ENVELOPE, BEHAVIOR, BEHAVIOR_INFO],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: DETECTION_FINDING,
+        sourcetype: "ms:defender:advancedhunting:behaviorinfo",
+        cim_model: "Alerts",
+        product: XDR,
+    },
+    Table {
+        name: "BehaviorEntities",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[action(
+            "*",
+            "Behavior entity",
+            "Suspicious Activity",
+            "Suspicious Behavior",
+            Level::Medium,
+        )],
+        fields: &[ENVELOPE, BEHAVIOR, BEHAVIOR_ENTITY, EVIDENCE_ROW],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: DETECTION_FINDING,
+        sourcetype: "ms:defender:advancedhunting:behaviorentities",
+        cim_model: "Alerts",
+        product: XDR,
+    },
+    Table {
+        name: "IdentityInfo",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: None,
+        actions: &[action(
+            "",
+            "Account inventory",
+            "Audit",
+            "Identity Inventory",
+            Level::Informational,
+        )],
+        fields: &[ENVELOPE, IDENTITY_INFO],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: USER_INVENTORY_INFO,
+        sourcetype: "ms:defender:advancedhunting:identityinfo",
+        cim_model: "Inventory.User",
+        product: XDR,
+    },
+    Table {
+        name: "MessageEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: None,
+        actions: &[action(
+            "",
+            "Teams message delivered",
+            "Application",
+            "Chat",
+            Level::Informational,
+        )],
+        fields: &[ENVELOPE, TEAMS_MESSAGE, TEAMS_DELIVERY],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        // OCSF 1.5.0 has no class for chat messages: the Base Event keeps them in `unmapped`.
+        ocsf: BASE_EVENT,
+        sourcetype: "ms:defender:advancedhunting:messageevents",
+        cim_model: "",
+        product: MDO,
+    },
+    Table {
+        name: "MessagePostDeliveryEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[
+            action(
+                "Phish ZAP",
+                "Teams phishing removed after delivery",
+                "Malware",
+                "Phishing Removed",
+                Level::Medium,
+            ),
+            action(
+                "Malware ZAP",
+                "Teams malware removed after delivery",
+                "Malware",
+                "Malware Removed",
+                Level::High,
+            ),
+            action(
+                "Manual remediation",
+                "Teams message remediated by an administrator",
+                "Application",
+                "Chat",
+                Level::Low,
+            ),
+            action(
+                "*",
+                "Teams post-delivery event",
+                "Application",
+                "Chat",
+                Level::Low,
+            ),
+        ],
+        fields: &[ENVELOPE, TEAMS_MESSAGE, POST_DELIVERY],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: BASE_EVENT,
+        sourcetype: "ms:defender:advancedhunting:messagepostdeliveryevents",
+        cim_model: "",
+        product: MDO,
+    },
+    Table {
+        name: "MessageUrlInfo",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: None,
+        actions: &[action(
+            "",
+            "URL in a Teams message",
+            "Application",
+            "Chat",
+            Level::Informational,
+        )],
+        fields: &[ENVELOPE, TEAMS_MESSAGE, URL],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: BASE_EVENT,
+        sourcetype: "ms:defender:advancedhunting:messageurlinfo",
+        cim_model: "",
+        product: MDO,
+    },
+    Table {
+        name: "CloudAuditEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[
+            action(
+                "Create",
+                "Cloud resource created",
+                "Audit",
+                "Cloud Resource Created",
+                Level::Informational,
+            )
+            .ocsf(API_ACTIVITY.activity(1, "Create"))
+            .cim_action("created"),
+            action(
+                "Read",
+                "Cloud resource read",
+                "Audit",
+                "Cloud Resource Read",
+                Level::Informational,
+            )
+            .ocsf(API_ACTIVITY.activity(2, "Read"))
+            .cim_action("read"),
+            action(
+                "Update",
+                "Cloud resource updated",
+                "Audit",
+                "Cloud Resource Modified",
+                Level::Informational,
+            )
+            .ocsf(API_ACTIVITY.activity(3, "Update"))
+            .cim_action("updated"),
+            action(
+                "Delete",
+                "Cloud resource deleted",
+                "Audit",
+                "Cloud Resource Deleted",
+                Level::Low,
+            )
+            .ocsf(API_ACTIVITY.activity(4, "Delete"))
+            .cim_action("deleted"),
+            action(
+                "*",
+                "Cloud control-plane operation",
+                "Audit",
+                "Cloud Operation",
+                Level::Informational,
+            ),
+        ],
+        fields: &[ENVELOPE, CLOUD_AUDIT],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: API_ACTIVITY,
+        sourcetype: "ms:defender:advancedhunting:cloudauditevents",
+        cim_model: "Change",
+        product: MDC,
+    },
+    Table {
+        name: "CloudProcessEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[
+            action(
+                "ProcessCreated",
+                "Container process created",
+                "System",
+                "Process Creation",
+                Level::Informational,
+            )
+            .cim_action("allowed"),
+            action(
+                "*",
+                "Container process event",
+                "System",
+                "Process Event",
+                Level::Informational,
+            ),
+        ],
+        fields: &[ENVELOPE, CLOUD_PROCESS],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: PROCESS_ACTIVITY,
+        sourcetype: "ms:defender:advancedhunting:cloudprocessevents",
+        cim_model: "Endpoint.Processes",
+        product: MDC,
+    },
+    Table {
+        name: "CloudStorageAggregatedEvents",
+        origin: Origin::Streaming,
+        note: STREAMING,
+        action_column: Some("ActionType"),
+        actions: &[action(
+            "*",
+            "Storage access summary",
+            "Audit",
+            "Storage Access",
+            Level::Informational,
+        )],
+        fields: &[ENVELOPE, CLOUD_STORAGE],
+        severity_columns: &[],
+        time_columns: TIMESTAMP,
+        ocsf: DATASTORE_ACTIVITY,
+        sourcetype: "ms:defender:advancedhunting:cloudstorageaggregatedevents",
+        cim_model: "",
+        product: MDC,
+    },
 ];
 
 /// The logon outcomes, shared by the device and identity logon tables.
@@ -1440,5 +1694,394 @@ const CLOUD_APP: &[Field] = &[
     from(&["RawEventData"])
         .cef_custom("cs5", "RawEventData")
         .leef("RawEventData")
+        .kind(Kind::Json),
+];
+
+/// A behavior's identity and source (BehaviorInfo, BehaviorEntities): CEF keys as AlertInfo's.
+const BEHAVIOR: &[Field] = &[
+    from(&["BehaviorId"])
+        .cef("externalId")
+        .leef("BehaviorId")
+        .cim("id")
+        .ocsf("finding_info.uid"),
+    from(&["ServiceSource"])
+        .cef_custom("cs4", "ServiceSource")
+        .leef("ServiceSource")
+        .cim("app")
+        .ocsf("metadata.product.feature.name"),
+    from(&["DetectionSource"])
+        .cef_custom("cs5", "DetectionSource")
+        .leef("DetectionSource")
+        .cim("detection_source")
+        .ocsf("finding_info.analytic.name"),
+    from(&["Categories"])
+        .leef("Categories")
+        .cim("category")
+        .kind(Kind::Json),
+    from(&["DataSources"])
+        .leef("DataSources")
+        .ocsf("finding_info.data_sources")
+        .kind(Kind::Json),
+];
+
+/// What a behavior is and when it happened (BehaviorInfo).
+const BEHAVIOR_INFO: &[Field] = &[
+    from(&["Title"])
+        .cef("msg")
+        .leef("Title")
+        .cim("signature")
+        .ocsf("finding_info.title"),
+    from(&["Description"])
+        .leef("Description")
+        .cim("description")
+        .ocsf("finding_info.desc"),
+    from(&["AttackTechniques"])
+        .cef_custom("cs3", "AttackTechniques")
+        .leef("AttackTechniques")
+        .cim("mitre_technique_id")
+        .ocsf("finding_info.types")
+        .kind(Kind::Json),
+    from(&["StartTime"])
+        .cef("start")
+        .leef("StartTime")
+        .ocsf("finding_info.first_seen_time")
+        .kind(Kind::Time),
+    from(&["EndTime"])
+        .cef("end")
+        .leef("EndTime")
+        .ocsf("finding_info.last_seen_time")
+        .kind(Kind::Time),
+    from(&["DeviceId"])
+        .cef("deviceExternalId")
+        .leef("DeviceId")
+        .cim("dest_id")
+        .ocsf("device.uid"),
+    from(&["AccountUpn"])
+        .cef("suser")
+        .leef("usrName")
+        .cim("user")
+        .ocsf("actor.user.name"),
+    from(&["AccountObjectId"])
+        .leef("AccountObjectId")
+        .cim("user_id")
+        .ocsf("actor.user.uid"),
+    from(&["AdditionalFields"])
+        .leef("AdditionalFields")
+        .cim("additional_fields")
+        .kind(Kind::Json),
+];
+
+/// The entity a BehaviorEntities row names, beyond AlertEvidence's columns.
+const BEHAVIOR_ENTITY: &[Field] = &[
+    from(&["EntityRole"]).leef("EntityRole").cim("object_attrs"),
+    from(&["DetailedEntityRole"]).leef("DetailedEntityRole"),
+    from(&["Application"])
+        .cef("app")
+        .leef("Application")
+        .cim("app_name"),
+    from(&["AdditionalFields"])
+        .leef("AdditionalFields")
+        .cim("additional_fields")
+        .kind(Kind::Json),
+];
+
+/// An account's directory record (IdentityInfo).
+const IDENTITY_INFO: &[Field] = &[
+    from(&["AccountName", "AccountUpn"])
+        .cef("duser")
+        .leef("usrName")
+        .ocsf("user.name"),
+    from(&["AccountUpn"]).leef("AccountUpn").cim("user"),
+    from(&["AccountObjectId"])
+        .cef("duid")
+        .leef("AccountObjectId")
+        .cim("user_id")
+        .ocsf("user.uid"),
+    from(&["OnPremSid"]).leef("OnPremSid").ocsf("user.uid_alt"),
+    from(&["AccountDomain"])
+        .cef("dntdom")
+        .leef("domain")
+        .ocsf("user.domain"),
+    from(&["AccountDisplayName"])
+        .leef("AccountDisplayName")
+        .cim("user_name")
+        .ocsf("user.full_name"),
+    from(&["EmailAddress"])
+        .leef("EmailAddress")
+        .cim("email")
+        .ocsf("user.email_addr")
+        .kind(Kind::Email(false)),
+    from(&["Department"])
+        .cef_custom("cs4", "Department")
+        .leef("Department")
+        .cim("user_bunit"),
+    from(&["JobTitle"])
+        .cef_custom("cs5", "JobTitle")
+        .leef("JobTitle")
+        .cim("user_category"),
+    from(&["IsAccountEnabled"])
+        .leef("IsAccountEnabled")
+        .cim("enabled"),
+    from(&["ReportId"])
+        .cef_custom("cs3", "ReportId")
+        .leef("ReportId")
+        .cim("event_id")
+        .ocsf("metadata.uid")
+        .kind(Kind::Text),
+];
+
+/// A Teams message's identity and sender (the Message tables).
+const TEAMS_MESSAGE: &[Field] = &[
+    from(&["TeamsMessageId"])
+        .cef("externalId")
+        .leef("TeamsMessageId")
+        .cim("message_id")
+        .kind(Kind::Text),
+    from(&["SenderEmailAddress"])
+        .cef("suser")
+        .leef("SenderEmailAddress")
+        .cim("src_user"),
+    from(&["RecipientDetails"])
+        .cef_custom("cs4", "RecipientDetails")
+        .leef("RecipientDetails")
+        .cim("recipient_details")
+        .kind(Kind::Json),
+    from(&["ThreatTypes"])
+        .cef_custom("cs1", "ThreatTypes")
+        .leef("ThreatTypes")
+        .cim("signature"),
+    from(&["ReportId"])
+        .cef_custom("cs3", "ReportId")
+        .leef("ReportId")
+        .cim("event_id")
+        .ocsf("metadata.uid")
+        .kind(Kind::Text),
+];
+
+/// A Teams message's delivery (MessageEvents).
+const TEAMS_DELIVERY: &[Field] = &[
+    from(&["SenderDisplayName"])
+        .leef("SenderDisplayName")
+        .cim("src_user_name"),
+    from(&["MessageSubject"])
+        .cef("msg")
+        .leef("MessageSubject")
+        .cim("subject"),
+    from(&["DeliveryAction"])
+        .cef("act")
+        .leef("DeliveryAction")
+        .cim("action"),
+    from(&["DeliveryLocation"])
+        .leef("DeliveryLocation")
+        .cim("delivery_location"),
+    from(&["ThreadId"])
+        .cef_custom("cs5", "ThreadId")
+        .leef("ThreadId"),
+    from(&["DetectionMethods"])
+        .leef("DetectionMethods")
+        .kind(Kind::Json),
+];
+
+/// A cloud control-plane operation (CloudAuditEvents).
+const CLOUD_AUDIT: &[Field] = &[
+    from(&["OperationName"])
+        .cef_custom("cs4", "OperationName")
+        .leef("OperationName")
+        .cim("command")
+        .ocsf("api.operation"),
+    from(&["DataSource"])
+        .cef("app")
+        .leef("DataSource")
+        .cim("vendor_product")
+        .ocsf("api.service.name"),
+    from(&["ResourceId"])
+        .cef_custom("cs1", "ResourceId")
+        .leef("ResourceId")
+        .cim("object_id"),
+    from(&["IPAddress"])
+        .cef("src")
+        .leef("src")
+        .cim("src")
+        .ocsf("src_endpoint.ip")
+        .kind(Kind::Ip),
+    from(&["CountryCode"])
+        .leef("CountryCode")
+        .cim("src_country")
+        .ocsf("src_endpoint.location.country"),
+    from(&["City"])
+        .leef("City")
+        .cim("src_city")
+        .ocsf("src_endpoint.location.city"),
+    from(&["UserAgent"])
+        .cef("requestClientApplication")
+        .leef("UserAgent")
+        .cim("http_user_agent")
+        .ocsf("http_request.user_agent"),
+    // The client that called the API acts when the record names no account.
+    from(&["UserAgent"]).ocsf("actor.app_name"),
+    from(&["ReportId"])
+        .cef_custom("cs3", "ReportId")
+        .leef("ReportId")
+        .cim("event_id")
+        .ocsf("metadata.uid")
+        .kind(Kind::Text),
+    from(&["RawEventData"])
+        .cef_custom("cs5", "RawEventData")
+        .leef("RawEventData")
+        .kind(Kind::Json),
+];
+
+/// A process in a Kubernetes container (CloudProcessEvents). OCSF's `process.container` needs
+/// the container profile and an image id Defender does not give: the container columns stay
+/// in `unmapped` there.
+const CLOUD_PROCESS: &[Field] = &[
+    from(&["ProcessName", "FileName"])
+        .cef("dproc")
+        .leef("ProcessName")
+        .cim("process_name")
+        .ocsf("process.name"),
+    from(&["FolderPath"])
+        .cef("filePath")
+        .leef("FolderPath")
+        .cim("process_path")
+        .ocsf("process.file.path"),
+    from(&["ProcessId"])
+        .cef("dpid")
+        .leef("ProcessId")
+        .cim("process_id")
+        .ocsf("process.pid")
+        .kind(Kind::Integer),
+    from(&["ProcessCommandLine"])
+        .cef_custom("cs1", "ProcessCommandLine")
+        .leef("ProcessCommandLine")
+        .cim("process")
+        .ocsf("process.cmd_line"),
+    from(&["ProcessCurrentWorkingDirectory"])
+        .leef("ProcessCurrentWorkingDirectory")
+        .ocsf("process.working_directory"),
+    from(&["ProcessCreationTime"])
+        .leef("ProcessCreationTime")
+        .ocsf("process.created_time")
+        .kind(Kind::Time),
+    from(&["ParentProcessName"])
+        .cef("sproc")
+        .leef("ParentProcessName")
+        .cim("parent_process_name")
+        .ocsf("process.parent_process.name"),
+    from(&["ParentProcessId"])
+        .cef("spid")
+        .leef("ParentProcessId")
+        .cim("parent_process_id")
+        .ocsf("process.parent_process.pid")
+        .kind(Kind::Integer),
+    from(&["InitiatingProcessId"])
+        .leef("InitiatingProcessId")
+        .ocsf("actor.process.pid")
+        .kind(Kind::Integer),
+    from(&["AccountName"])
+        .cef("suser")
+        .leef("usrName")
+        .cim("user")
+        .ocsf("actor.user.name"),
+    from(&["ContainerId"])
+        .cef_custom("cs4", "ContainerId")
+        .leef("ContainerId")
+        .cim("dest_id"),
+    from(&["ContainerName"]).leef("ContainerName").cim("dest"),
+    from(&["ContainerImageName"])
+        .cef_custom("cs5", "ContainerImageName")
+        .leef("ContainerImageName"),
+    // A pod's hostname is its name unless its spec says otherwise.
+    from(&["KubernetesPodName"])
+        .cef("dhost")
+        .leef("KubernetesPodName")
+        .cim("dest_nt_host")
+        .ocsf("device.hostname"),
+    from(&["KubernetesNamespace"])
+        .leef("KubernetesNamespace")
+        .cim("dest_category"),
+    from(&["AzureResourceId", "AwsResourceName", "GcpFullResourceName"])
+        .cef("deviceExternalId")
+        .leef("ResourceId")
+        .cim("dest_resource_id"),
+];
+
+/// OCSF `databucket.type_id` per storage service (2 Azure Blob; the others Other).
+const BUCKET_TYPES: &[(&str, i64)] = &[
+    ("Blob", 2),
+    ("ADLS Gen2", 2),
+    ("Files.REST", 99),
+    ("Files.SMB", 99),
+];
+
+/// An hour of access to a storage account (CloudStorageAggregatedEvents).
+const CLOUD_STORAGE: &[Field] = &[
+    from(&["StorageContainer", "StorageFileShare", "StorageAccount"])
+        .cef_custom("cs4", "StorageContainer")
+        .leef("StorageContainer")
+        .cim("object")
+        .ocsf("databucket.name"),
+    from(&["ServiceType"])
+        .leef("ServiceType")
+        .cim("object_category")
+        .ocsf("databucket.type_id")
+        .kind(Kind::Lookup(BUCKET_TYPES)),
+    from(&["AzureResourceId"])
+        .cef_custom("cs1", "AzureResourceId")
+        .leef("AzureResourceId")
+        .cim("object_id")
+        .ocsf("databucket.uid"),
+    from(&["AccountUpn"])
+        .cef("suser")
+        .leef("usrName")
+        .cim("user")
+        .ocsf("actor.user.name"),
+    from(&["AccountObjectId"])
+        .leef("AccountObjectId")
+        .cim("user_id")
+        .ocsf("actor.user.uid"),
+    from(&["AccountApplicationId"])
+        .leef("AccountApplicationId")
+        .ocsf("actor.app_uid"),
+    from(&["IpAddress"])
+        .cef("src")
+        .leef("src")
+        .cim("src")
+        .ocsf("src_endpoint.ip")
+        .kind(Kind::Ip),
+    from(&["UserAgentHeader"])
+        .cef("requestClientApplication")
+        .leef("UserAgentHeader")
+        .cim("http_user_agent")
+        .ocsf("http_request.user_agent"),
+    from(&["AuthenticationType"])
+        .cef_custom("cs5", "AuthenticationType")
+        .leef("AuthenticationType")
+        .cim("authentication_method"),
+    from(&["OperationsCount"])
+        .cef("cnt")
+        .leef("OperationsCount")
+        .cim("count")
+        .ocsf("count")
+        .kind(Kind::Integer),
+    from(&["DataAggregationStartTime"])
+        .cef("start")
+        .leef("DataAggregationStartTime")
+        .ocsf("start_time")
+        .kind(Kind::Time),
+    from(&["DataAggregationEndTime"])
+        .cef("end")
+        .leef("DataAggregationEndTime")
+        .ocsf("end_time")
+        .kind(Kind::Time),
+    from(&["ReportId"])
+        .cef_custom("cs3", "ReportId")
+        .leef("ReportId")
+        .cim("event_id")
+        .ocsf("metadata.uid")
+        .kind(Kind::Text),
+    from(&["OperationNamesList"])
+        .leef("OperationNamesList")
+        .cim("operations")
         .kind(Kind::Json),
 ];
