@@ -279,6 +279,10 @@ fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves(
     assert_eq!(value("siemflow_component_received_events", &plugin), 100.0);
     assert!(value("siemflow_transform_processing_seconds", &plugin) > 0.0);
     assert_eq!(value("siemflow_component_unmapped_events", &plugin), 100.0);
+    // Records of a shape the mapping does not know are counted by table (here the generic one).
+    let mut unknown_table = plugin.to_vec();
+    unknown_table.push(("table", "Unknown"));
+    assert_eq!(value("siemflow_mapping_unknown", &unknown_table), 100.0);
     let mut malformed = source.to_vec();
     malformed.push(("reason", "malformed JSON"));
     assert_eq!(value("siemflow_dead_letter_events", &malformed), 1.0);

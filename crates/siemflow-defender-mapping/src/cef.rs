@@ -4,17 +4,18 @@
 //! `1.0`, Device Event Class ID the event id (`DeviceLogonEvents:LogonFailed`), Name the alert
 //! title or the event type's name, Severity on CEF's 0–10 scale. Extension: `rt` (event time,
 //! epoch ms), `cat` (`High/Low` category), the table's fields, `cs6` the catch-all of unmapped
-//! columns as JSON, and `flexString2` (`Truncated`) naming the keys cut to their CEF length.
+//! columns as JSON (whole columns within ArcSight's 4,000 characters, the names of those left
+//! out under `siemflow.omitted`), and `flexString2` (`Truncated`) naming the keys cut to their CEF length.
 
 use serde::Deserialize;
 use serde_json::Value;
 use siemflow_plugin_sdk::Output;
-use siemflow_plugin_sdk::cef::{Cef, CefHeader, CefVersion};
+use siemflow_plugin_sdk::cef::{Cef, CefHeader, CefVersion, max_chars};
 use siemflow_plugin_sdk::value::shown;
 
 use crate::catalog::Kind;
 use crate::options::{self, Common, Severities};
-use crate::plugin::{Format, Truncated};
+use crate::plugin::{Format, Rendered, Truncated};
 use crate::subject::Subject;
 
 /// The CEF plugin's own options.
@@ -57,7 +58,7 @@ impl Format for CefFormat {
         })
     }
 
-    fn render(&self, subject: &Subject<'_>, size: usize) -> Output {
+    fn render(&self, subject: &Subject<'_>, size: usize) -> Rendered {
         let product = subject.product();
         let name = subject.title();
         let mut cef = Cef::with_capacity(
@@ -103,11 +104,10 @@ impl Format for CefFormat {
                 true
             },
         );
-        if let Some(unmapped) = subject.unmapped_json(&used) {
-            let before = cef.stats().truncated;
+        if let Some((unmapped, omitted)) = subject.unmapped_json_within(&used, max_chars("cs6")) {
             cef.ext("cs6Label", "Unmapped")
                 .ext("cs6", unmapped.as_str());
-            if cef.stats().truncated != before {
+            if omitted {
                 truncated.push("cs6");
             }
         }
@@ -118,6 +118,9 @@ impl Format for CefFormat {
             cef.ext("flexString2Label", "Truncated")
                 .ext("flexString2", keys.as_str());
         }
-        Output::text(cef.finish())
+        Rendered {
+            output: Output::text(cef.finish()),
+            used,
+        }
     }
 }

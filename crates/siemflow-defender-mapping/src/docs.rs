@@ -51,7 +51,9 @@ each Defender event type. It is generated from the mapping table the plugins are
   column `a`), then its key per format. Columns no format key takes are not lost: CEF puts them
   in `cs6` (`cs6Label=Unmapped`), LEEF in `unmapped`, Splunk and OCSF in an `unmapped` object.
   A CEF or LEEF value cut to its limit is named in `flexString2` (`flexString2Label=Truncated`)
-  or `truncated`.
+  or `truncated`. `cs6` holds at most ArcSight's 4,000 characters: whole columns as long as
+  they fit, the names of the others under `siemflow.omitted` (and `cs6` in `flexString2`), so
+  it is always valid JSON and says what it lacks.
 - **OCSF class** is chosen per event type (see each table's event types: DeviceEvents'
   antivirus, ASR, SmartScreen and tampering events are Detection Findings, its firewall and
   network-protection blocks Network Activity: Refuse, its scheduled tasks Scheduled Job
@@ -61,8 +63,12 @@ each Defender event type. It is generated from the mapping table the plugins are
   identifying attribute (an endpoint with only a port, a process without an id) is not
   written and its columns stay in `unmapped`, and a record without what its class needs
   ([OCSF classes](#ocsf-classes)) is a Base Event with the same `metadata.event_code`.
-- Records of an unknown table or shape are mapped as [Unknown](#unknown) and counted in
-  `siemflow_component_unmapped_events_total`.
+- Records of an unknown table or shape are mapped as [Unknown](#unknown), counted in
+  `siemflow_component_unmapped_events_total` and `siemflow_mapping_unknown_total{table}`, with
+  a warning the first time each is seen; so is an unknown event type of a known table. A
+  column a table's documented schema does not list goes to the catch-all, with a warning the
+  first time. `siemflow mappings coverage FILE...` shows, per table, column and format, what
+  becomes of your records' columns (see Mapping drift in docs/operations.md).
 ";
 
 /// The OCSF classes the tables use, with what each needs of a record.

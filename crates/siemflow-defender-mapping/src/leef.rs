@@ -14,7 +14,7 @@ use siemflow_plugin_sdk::value::shown;
 
 use crate::catalog::Kind;
 use crate::options::{self, Common, Severities};
-use crate::plugin::Format;
+use crate::plugin::{Format, Rendered};
 use crate::subject::Subject;
 
 /// The LEEF plugin's own options.
@@ -75,7 +75,7 @@ impl Format for LeefFormat {
         })
     }
 
-    fn render(&self, subject: &Subject<'_>, _size: usize) -> Output {
+    fn render(&self, subject: &Subject<'_>, _size: usize) -> Rendered {
         let product = subject.product();
         let mut leef = Leef::new(
             &self.version,
@@ -118,6 +118,9 @@ impl Format for LeefFormat {
         if leef.stats().truncated > 0 {
             leef.attr("truncated", "EventID");
         }
-        Output::text(leef.finish())
+        Rendered {
+            output: Output::text(leef.finish()),
+            used,
+        }
     }
 }

@@ -13,11 +13,14 @@
 //!   into a siemflow plugin, and [`options`] reads the configuration they share.
 //!
 //! Records of unknown tables or shapes are never dropped: they get a generic event with every
-//! field in the catch-all, and they are marked unmapped ([`siemflow_plugin_sdk::Output::unmapped`]) so siemflow counts them.
+//! field in the catch-all, and they are marked unmapped ([`siemflow_plugin_sdk::Output::unmapped`])
+//! so siemflow counts them. Columns a table's documented schema ([`catalog::schema`]) does not
+//! list go to the catch-all too; [`drift`] warns about both, once each.
 
 pub mod catalog;
 pub mod cef;
 pub mod docs;
+pub mod drift;
 pub mod json_tree;
 pub mod json_value;
 pub mod leef;

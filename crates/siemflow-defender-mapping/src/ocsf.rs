@@ -27,7 +27,7 @@ use crate::catalog::{Field, Kind, OcsfClass};
 use crate::json_tree::{Node, Object};
 use crate::json_value::typed;
 use crate::options::{self, Common, Severities};
-use crate::plugin::Format;
+use crate::plugin::{Format, Rendered};
 use crate::subject::{Subject, Used};
 
 /// The OCSF schema version the events follow.
@@ -90,7 +90,7 @@ impl Format for OcsfFormat {
         Ok(Self { common, severities })
     }
 
-    fn render(&self, subject: &Subject<'_>, _size: usize) -> Output {
+    fn render(&self, subject: &Subject<'_>, _size: usize) -> Rendered {
         let chosen = subject.action.ocsf.unwrap_or(subject.table.ocsf);
         let (mut event, used) = match self.build(subject, &chosen) {
             (event, used, true) => (event, used),
@@ -110,7 +110,10 @@ impl Format for OcsfFormat {
         if !unmapped.is_empty() {
             event.set("unmapped", Node::Object(unmapped));
         }
-        Output::json_text(event.to_json())
+        Rendered {
+            output: Output::json_text(event.to_json()),
+            used,
+        }
     }
 }
 

@@ -1,30 +1,11 @@
 //! What the four mapping plugins share: parsing the event, resolving it, labelling the output,
-//! and reporting records of unknown types once per type.
-
-use std::collections::BTreeSet;
+//! and reporting drift (unknown types and columns, [`crate::drift`]).
 
 use serde_json::Value;
-use siemflow_plugin_sdk::{Event, Failure, Outcome, Output, Plugin, log};
+use siemflow_plugin_sdk::{Event, Failure, Outcome, Output, Plugin};
 
-use crate::subject::Subject;
-
-/// Names of the unknown types seen, so that each is logged once.
-#[derive(Debug, Default)]
-pub struct UnknownTypes(BTreeSet<String>);
-
-impl UnknownTypes {
-    /// Notes an unknown type; logs it the first time.
-    pub fn note(&mut self, subject: &Subject<'_>) {
-        if subject.known || self.0.len() >= 1000 || self.0.contains(&subject.event_id) {
-            return;
-        }
-        log::warn(&format!(
-            "no mapping for `{}`: sent as a generic event, its other columns in the catch-all",
-            subject.event_id
-        ));
-        self.0.insert(subject.event_id.clone());
-    }
-}
+use crate::drift::Drift;
+use crate::subject::{Subject, Used};
 
 /// One output format: built from the plugin's `config:`, renders a resolved record.
 pub trait Format: Sized + 'static {
@@ -32,7 +13,17 @@ pub trait Format: Sized + 'static {
     fn new(config: Value) -> Result<Self, String>;
 
     /// One record's output (`size` is the record's length in bytes, to size buffers).
-    fn render(&self, subject: &Subject<'_>, size: usize) -> Output;
+    fn render(&self, subject: &Subject<'_>, size: usize) -> Rendered;
+}
+
+/// A record as one format wrote it: the output, and the columns its fields took (the others
+/// are in its catch-all), for `siemflow mappings coverage`.
+#[derive(Debug)]
+pub struct Rendered {
+    /// The output.
+    pub output: Output,
+    /// The columns mapped to a key of the format.
+    pub used: Used,
 }
 
 /// A [`Format`] as a plugin: each event resolved, rendered, labelled with its event id and, for
@@ -40,17 +31,18 @@ pub trait Format: Sized + 'static {
 #[derive(Debug)]
 pub struct MappingPlugin<F> {
     format: F,
-    unknown: UnknownTypes,
+    drift: Drift,
 }
 
 impl<F: Format> MappingPlugin<F> {
     /// Maps one event outside WebAssembly (benchmarks, tests).
     pub fn map(&mut self, event: &Event) -> Result<Output, Failure> {
         let subject = Subject::resolve(event.record()?);
-        self.unknown.note(&subject);
+        self.drift.note(&subject);
         let mut output = self
             .format
             .render(&subject, event.body().len())
+            .output
             .siem_event_id(subject.event_id.clone());
         if !subject.known {
             output = output.unmapped();
@@ -65,7 +57,7 @@ impl<F: Format> Plugin for MappingPlugin<F> {
     fn new(config: Value) -> Result<Self, Failure> {
         Ok(Self {
             format: F::new(config).map_err(Failure::new)?,
-            unknown: UnknownTypes::default(),
+            drift: Drift::default(),
         })
     }
 

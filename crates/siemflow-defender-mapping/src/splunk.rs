@@ -16,7 +16,7 @@ use siemflow_plugin_sdk::Output;
 use crate::json_tree::{Node, Object};
 use crate::json_value::typed;
 use crate::options::{self, Common, Severities};
-use crate::plugin::Format;
+use crate::plugin::{Format, Rendered};
 use crate::subject::Subject;
 
 /// The Splunk plugin's own options (none yet: a misspelt common option is an error).
@@ -57,7 +57,7 @@ impl Format for SplunkFormat {
         Ok(Self { common, severities })
     }
 
-    fn render(&self, subject: &Subject<'_>, _size: usize) -> Output {
+    fn render(&self, subject: &Subject<'_>, _size: usize) -> Rendered {
         let mut event = Object::new();
         if let Some(time) = subject.time {
             event.set("time", Node::string(&time.rfc3339_millis().to_string()));
@@ -103,6 +103,9 @@ impl Format for SplunkFormat {
         for (key, value) in &self.common.fields {
             event.set(key, Node::string(value));
         }
-        Output::json_text(event.to_json()).sourcetype(subject.table.sourcetype)
+        Rendered {
+            output: Output::json_text(event.to_json()).sourcetype(subject.table.sourcetype),
+            used,
+        }
     }
 }

@@ -172,19 +172,71 @@ impl<'a> Subject<'a> {
 
     /// The unmapped columns as one compact JSON object, or `None` when there are none.
     pub fn unmapped_json(&self, used: &Used) -> Option<String> {
-        let mut out = String::new();
-        for (name, value) in self.unmapped(used) {
-            out.push(if out.is_empty() { '{' } else { ',' });
-            out.push_str(&serde_json::Value::from(name).to_string());
-            out.push(':');
-            crate::json_tree::compact(value.raw(), &mut out);
+        self.unmapped_json_within(used, usize::MAX)
+            .map(|(json, _)| json)
+    }
+
+    /// The unmapped columns as one compact JSON object of at most `max_chars` characters, for
+    /// a catch-all with a size limit (CEF's `cs6`): whole columns, in order, as many as fit,
+    /// and the names of those that did not under [`OMITTED_KEY`] (as many as fit), so that the
+    /// catch-all stays valid JSON and says what it lacks. The flag is true when a column was
+    /// left out.
+    pub fn unmapped_json_within(&self, used: &Used, max_chars: usize) -> Option<(String, bool)> {
+        let entries: Vec<(&str, String)> = self
+            .unmapped(used)
+            .map(|(name, value)| {
+                let mut entry = serde_json::Value::from(name).to_string();
+                entry.push(':');
+                crate::json_tree::compact(value.raw(), &mut entry);
+                (name, entry)
+            })
+            .collect();
+        if entries.is_empty() {
+            return None;
         }
-        (!out.is_empty()).then(|| {
-            out.push('}');
-            out
-        })
+        let chars = |text: &str| text.chars().count();
+        let all: usize = entries
+            .iter()
+            .map(|(_, entry)| chars(entry) + 1)
+            .sum::<usize>()
+            + 1;
+        if all <= max_chars {
+            let body: Vec<&str> = entries.iter().map(|(_, entry)| entry.as_str()).collect();
+            return Some((format!("{{{}}}", body.join(",")), false));
+        }
+        // Room for the list of what is left out: its names, within a quarter of the limit.
+        let names: usize = entries.iter().map(|(name, _)| chars(name) + 3).sum();
+        let reserve = (OMITTED_KEY.len() + 6 + names).min(max_chars / 4);
+        let mut budget = max_chars.saturating_sub(reserve + 2);
+        let mut kept = Vec::new();
+        let mut omitted = Vec::new();
+        for (name, entry) in &entries {
+            let size = chars(entry) + 1;
+            if size <= budget {
+                budget -= size;
+                kept.push(entry.as_str());
+            } else {
+                omitted.push(*name);
+            }
+        }
+        let mut budget = reserve.saturating_sub(OMITTED_KEY.len() + 6);
+        let mut listed = Vec::new();
+        for name in omitted {
+            let quoted = serde_json::Value::from(name).to_string();
+            if chars(&quoted) + 1 > budget {
+                break;
+            }
+            budget -= chars(&quoted) + 1;
+            listed.push(quoted);
+        }
+        let omitted = format!("\"{OMITTED_KEY}\":[{}]", listed.join(","));
+        kept.push(&omitted);
+        Some((format!("{{{}}}", kept.join(",")), true))
     }
 }
+
+/// The key, in a size-limited catch-all, of the names of the columns that did not fit.
+pub const OMITTED_KEY: &str = "siemflow.omitted";
 
 /// The columns a format wrote.
 #[derive(Debug, Default)]
@@ -233,4 +285,37 @@ fn nested<'a>(record: &Record<'a>, object: &str, inner: &str) -> Option<Value<'a
         return None;
     }
     Record::parse(raw.as_bytes()).ok()?.value(inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use siemflow_plugin_sdk::Event;
+
+    use super::{OMITTED_KEY, Subject, Used};
+
+    #[test]
+    fn a_size_limited_catch_all_keeps_whole_columns_and_names_those_left_out() {
+        let big = "é".repeat(500);
+        let event = Event::from_json(
+            format!(
+                r#"{{"a":"1","big":"{big}","c":[1,2],"d":"{}"}}"#,
+                "x".repeat(20)
+            ),
+            None,
+        );
+        let subject = Subject::resolve(event.record().unwrap());
+        let used = Used::default();
+        let (all, omitted) = subject.unmapped_json_within(&used, usize::MAX).unwrap();
+        assert!(!omitted);
+        assert_eq!(all.chars().count(), 555);
+
+        let (cut, omitted) = subject.unmapped_json_within(&used, 120).unwrap();
+        assert!(omitted);
+        assert!(cut.chars().count() <= 120, "{cut}");
+        let cut: serde_json::Value = serde_json::from_str(&cut).unwrap();
+        assert_eq!(
+            cut,
+            serde_json::json!({"a": "1", "c": [1, 2], "d": "x".repeat(20), OMITTED_KEY: ["big"]})
+        );
+    }
 }

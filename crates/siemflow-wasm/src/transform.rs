@@ -109,6 +109,7 @@ impl TransformConfig for WasmTransformConfig {
             instance: Some(instance),
             metrics: cx.metrics.clone(),
             dead_letters: cx.dead_letters.clone(),
+            unknown_tables: UnknownTables::default(),
         }))
     }
 }
@@ -121,6 +122,7 @@ struct WasmTransform {
     instance: Option<PluginInstance>,
     metrics: ComponentMetrics,
     dead_letters: DeadLetters,
+    unknown_tables: UnknownTables,
 }
 
 impl WasmTransform {
@@ -180,10 +182,13 @@ impl Transform for WasmTransform {
                     event.resolve(EventStatus::Dropped);
                 }
                 Outcome::Outputs(outputs) => {
-                    unmapped += outputs
-                        .iter()
-                        .filter(|produced| produced.route.as_deref() == Some(UNMAPPED_ROUTE))
-                        .count();
+                    for produced in &outputs {
+                        if produced.route.as_deref() == Some(UNMAPPED_ROUTE) {
+                            unmapped += 1;
+                            let table = self.unknown_tables.label(produced);
+                            self.metrics.unknown_mapping(&table, 1);
+                        }
+                    }
                     emit(event, outputs, output);
                 }
                 Outcome::Dropped => {
@@ -196,6 +201,42 @@ impl Transform for WasmTransform {
         self.metrics.unmapped(unmapped);
         self.metrics.discarded(dropped, "plugin_dropped");
         self.dead_letters.events(dead);
+    }
+}
+
+/// The `table` labels of `siemflow_mapping_unknown_total` a transform has used: the table part
+/// of an unmapped output's SIEM event id (`DeviceTvmSoftwareInventory`, `DeviceEvents` of
+/// `DeviceEvents:NewActionType`), at most [`UnknownTables::LIMIT`] of them, then `other`, so
+/// that a stream of random names cannot grow the metrics without bound.
+#[derive(Debug, Default)]
+pub struct UnknownTables(std::collections::HashSet<String>);
+
+impl UnknownTables {
+    /// Distinct labels kept per transform.
+    pub const LIMIT: usize = 200;
+
+    /// The label for an unmapped output.
+    pub fn label(&mut self, produced: &abi::Output) -> String {
+        let id = produced
+            .siem_event_id
+            .as_deref()
+            .or(produced.event_type.as_deref())
+            .unwrap_or("unknown");
+        let table: String = id
+            .split(':')
+            .next()
+            .unwrap_or(id)
+            .chars()
+            .take(100)
+            .collect();
+        if self.0.contains(&table) {
+            return table;
+        }
+        if self.0.len() >= Self::LIMIT {
+            return "other".to_string();
+        }
+        self.0.insert(table.clone());
+        table
     }
 }
 

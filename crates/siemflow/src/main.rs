@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 runtime failure, 2 invalid configuration or usage.
 
 mod load;
+mod mappings;
 mod metrics_server;
 mod output;
 mod plugin;
@@ -44,6 +45,9 @@ enum Command {
     /// Watch a running instance: per pipeline and component, rates, errors, buffers and lag,
     /// read from its `--metrics-addr`.
     Top(top::TopArgs),
+    /// Inspect the built-in Defender mappings: what they do with your records.
+    #[command(subcommand)]
+    Mappings(mappings::MappingsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
         },
         Command::Plugin(command) => plugin::run(command),
         Command::Top(args) => top::run(&args),
+        Command::Mappings(command) => mappings::run(command),
         Command::Run(args) => {
             // Before any plugin is compiled (loading checks plugins): compiled code is cached.
             siemflow_wasm::engine::set_cache_dir(&args.data_dir.join("plugin-cache"));

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use siemflow_defender_mapping::subject::Subject;
+use siemflow_defender_mapping::subject::{OMITTED_KEY, Subject};
 use siemflow_plugin_sdk::cef::max_chars;
 
 use super::golden::cases;
@@ -165,24 +165,6 @@ fn check_fields(
     keys
 }
 
-/// The catch-all's JSON as the source would give it: the columns not taken, in record order.
-fn expected_catch_all(subject: &Subject<'_>, taken: &[&str]) -> String {
-    let mut json = String::new();
-    for (name, text) in source::columns_with_values(subject) {
-        if taken.contains(&name) || source::is_header_column(subject, name) {
-            continue;
-        }
-        json.push(if json.is_empty() { '{' } else { ',' });
-        json.push_str(&Value::from(name).to_string());
-        json.push(':');
-        json.push_str(&text);
-    }
-    if !json.is_empty() {
-        json.push('}');
-    }
-    json
-}
-
 #[test]
 fn cef_lines_pass_lognormalizer_and_round_trip_through_cefp() {
     let dir = tempfile::tempdir().unwrap();
@@ -316,11 +298,37 @@ fn check_cef(
         problems,
     ));
 
-    let catch_all = expected_catch_all(&subject, &taken);
     match ext.get("cs6") {
         Some(cs6) if truncated.contains(&"cs6") => {
-            if !(cs6.chars().count() == max_chars("cs6") && catch_all.starts_with(cs6.as_str())) {
-                problems.push(format!("cs6 is not the cut catch-all: {cs6}"));
+            // Whole columns within ArcSight's size; those left out named, none lost unnamed.
+            if cs6.chars().count() > max_chars("cs6") {
+                problems.push(format!("cs6 is longer than {}", max_chars("cs6")));
+            }
+            match source::catch_all(cs6) {
+                Ok(mut map) => {
+                    let omitted: Vec<String> = map
+                        .remove(OMITTED_KEY)
+                        .and_then(|names| serde_json::from_str(&names).ok())
+                        .unwrap_or_default();
+                    if omitted.is_empty() {
+                        problems.push(format!("cs6 is cut but names nothing left out: {cs6}"));
+                    }
+                    let columns = source::columns_with_values(&subject);
+                    for name in &omitted {
+                        if !columns.iter().any(|(column, _)| column == name) {
+                            problems.push(format!("cs6 names `{name}`, not a column"));
+                        }
+                    }
+                    let mut accounted = taken.clone();
+                    accounted.extend(omitted.iter().map(String::as_str));
+                    problems.extend(check_nothing_lost(
+                        &subject,
+                        &accounted,
+                        &map,
+                        str::to_string,
+                    ));
+                }
+                Err(error) => problems.push(error),
             }
         }
         Some(cs6) => match source::catch_all(cs6) {

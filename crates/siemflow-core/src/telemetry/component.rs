@@ -33,6 +33,14 @@ pub(crate) struct ReasonLabels {
     pub(crate) reason: String,
 }
 
+/// A component's labels and the table (or event type's table) they count.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct TableLabels {
+    #[prometheus(flatten)]
+    pub(crate) component: ComponentLabels,
+    pub(crate) table: String,
+}
+
 /// A component's labels and the partition of its input they describe.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct PartitionLabels {
@@ -144,6 +152,23 @@ impl ComponentMetrics {
     /// A transform had no mapping for events and sent them on as generic records.
     pub fn unmapped(&self, events: usize) {
         self.unmapped_events.inc_by(events as u64);
+    }
+
+    /// A transform's mapping did not know `events` records of `table` (a table it does not map,
+    /// or an event type of the table it does not list): drift to look at.
+    pub fn unknown_mapping(&self, table: &str, events: usize) {
+        let labels = TableLabels {
+            component: (*self.labels).clone(),
+            table: table.to_string(),
+        };
+        self.telemetry
+            .series
+            .get(
+                &self.labels.pipeline,
+                &self.telemetry.families.mapping_unknown,
+                &labels,
+            )
+            .inc_by(events as u64);
     }
 
     /// Events were dropped on purpose.

@@ -28,7 +28,7 @@ pub use degradation::Degradation;
 pub use pipeline::PipelineMetrics;
 pub use unacked::Unacked;
 
-use component::{PartitionLabels, ReasonLabels};
+use component::{PartitionLabels, ReasonLabels, TableLabels};
 use degradation::{Degradations, Degraded, DegradedConstructor};
 use pipeline::{PipelineLabels, ReloadLabels, StateLabels};
 use series::Series;
@@ -41,6 +41,7 @@ struct Families {
     sent_events: Family<ComponentLabels, Counter>,
     sent_bytes: Family<ComponentLabels, Counter>,
     unmapped_events: Family<ComponentLabels, Counter>,
+    mapping_unknown: Family<TableLabels, Counter>,
     discarded_events: Family<ReasonLabels, Counter>,
     dead_letter_events: Family<ReasonLabels, Counter>,
     errors: Family<ReasonLabels, Counter>,
@@ -116,6 +117,11 @@ impl Telemetry {
             "component_unmapped_events",
             "Events a transform plugin had no mapping for, sent on as a generic record",
             f.unmapped_events,
+        );
+        r.register(
+            "mapping_unknown",
+            "Records a transform's mapping did not know, by table: tables it does not map, or event types of a table it does not list (sent on as generic records)",
+            f.mapping_unknown,
         );
         r.register(
             "component_discarded_events",

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod fields;
 pub mod model;
 pub mod ocsf_classes;
+pub mod schema;
 pub mod streaming;
 
 pub use alerts::{ALERT, GENERIC, GENERIC_ACTION, INCIDENT};

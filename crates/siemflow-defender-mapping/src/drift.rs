@@ -1,0 +1,85 @@
+//! Drift between what Microsoft sends and what siemflow maps: records of a table or event type
+//! the mapping table does not list, and columns a table's documented schema
+//! ([`crate::catalog::schema`]) does not list. Neither is lost (the first is mapped generically,
+//! the second goes to each format's catch-all); both are reported here, with a warning the first
+//! time each is seen, and `siemflow mappings coverage` counts them over a file of records.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use siemflow_plugin_sdk::log;
+
+use crate::catalog::schema;
+use crate::subject::Subject;
+
+/// At most this many distinct types and columns are remembered (and warned about) per plugin
+/// instance, so that a stream of random names cannot grow memory without bound.
+const REMEMBERED: usize = 1000;
+
+/// What a plugin has warned about, and the documented columns of the tables it has seen.
+#[derive(Debug, Default)]
+pub struct Drift {
+    types: BTreeSet<String>,
+    columns: BTreeSet<(&'static str, String)>,
+    known: KnownColumns,
+}
+
+impl Drift {
+    /// Notes a record: warns the first time its type is unknown, and the first time each of its
+    /// columns is one its table's schema does not list.
+    pub fn note(&mut self, subject: &Subject<'_>) {
+        if !subject.known
+            && self.types.len() < REMEMBERED
+            && !self.types.contains(&subject.event_id)
+        {
+            log::warn(&format!(
+                "no mapping for `{}`: sent as a generic event, its other columns in the catch-all",
+                subject.event_id
+            ));
+            self.types.insert(subject.event_id.clone());
+        }
+        let table = subject.table.name;
+        for column in self.known.unknown_in(subject) {
+            if self.columns.len() >= REMEMBERED {
+                break;
+            }
+            if self.columns.insert((table, column.to_string())) {
+                log::warn(&format!(
+                    "new column `{column}` in `{table}`: not in the documented schema siemflow \
+                     maps from, kept in the catch-all"
+                ));
+            }
+        }
+    }
+}
+
+/// The documented columns of each table, built the first time a table is seen.
+#[derive(Debug, Default)]
+pub struct KnownColumns(HashMap<&'static str, Option<HashSet<&'static str>>>);
+
+impl KnownColumns {
+    /// The columns of a record its table's schema does not list; none for a table without a
+    /// documented schema (REST resources, unknown tables: those are reported as unknown types).
+    pub fn unknown_in<'s>(&mut self, subject: &'s Subject<'_>) -> Vec<&'s str> {
+        let table = subject.table;
+        let known = self.0.entry(table.name).or_insert_with(|| {
+            let schema = schema::schema(table.name)?;
+            let mut columns: HashSet<&'static str> = schema.column_names().collect();
+            columns.extend(table.all_fields().flat_map(|field| {
+                field
+                    .sources
+                    .iter()
+                    .map(|source| source.split('.').next().unwrap_or(source))
+            }));
+            Some(columns)
+        });
+        match known {
+            Some(known) => subject
+                .record
+                .fields()
+                .map(|(name, _)| name)
+                .filter(|name| !known.contains(name))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+}
