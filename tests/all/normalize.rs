@@ -5,6 +5,7 @@
 //!
 //! `SIEMFLOW_UPDATE_GOLDEN=1` rewrites the golden files from the plugins' current outputs.
 
+mod cim;
 mod corpus;
 mod golden;
 mod hec;

@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::catalog::{self, Action, GENERIC, GENERIC_ACTION, Kind, Level, Origin, Table};
+use crate::catalog::cim::{self, CimValue};
+use crate::catalog::{self, Action, Field, GENERIC, GENERIC_ACTION, Kind, Level, Origin, Table};
 
 /// The Markdown of `docs/mappings.md`.
 pub fn mappings_markdown() -> String {
@@ -41,7 +42,7 @@ each Defender event type. It is generated from the mapping table the plugins are
 
   | Defender level | CEF (0–10) | LEEF `sev` (1–10) | Splunk `severity` | OCSF `severity_id` |
   |---|---|---|---|---|
-  | unknown | 0 | 1 | unknown | 0 |
+  | unknown | 0 | 1 | none (`vendor_severity` unknown) | 0 |
   | informational | 1 | 1 | informational | 1 |
   | low | 3 | 3 | low | 2 |
   | medium | 5 | 5 | medium | 3 |
@@ -119,7 +120,7 @@ fn table_section(out: &mut String, table: &'static Table) {
         "Product: {} · Splunk sourcetype: `{}` · CIM model: {} · OCSF class: {} ({})\n",
         table.product,
         table.sourcetype,
-        table.cim_model,
+        cim_model(table),
         table.ocsf.class_name,
         table.ocsf.class_uid
     );
@@ -192,9 +193,44 @@ fn table_section(out: &mut String, table: &'static Table) {
             "| {} | {cef} | {} | {} | {ocsf} |",
             code_list(field.sources),
             key(field.leef),
-            key(field.cim)
+            cim_key(field)
         );
     }
+}
+
+/// The table's CIM model, with the tags the Splunk add-on gives its events.
+fn cim_model(table: &Table) -> String {
+    match cim::dataset_of(table.cim_model) {
+        Some(dataset) => {
+            let only = if dataset.needs_action {
+                ", event types with a CIM action"
+            } else {
+                ""
+            };
+            format!(
+                "{} (the add-on tags it `{}`{only})",
+                dataset.name,
+                dataset.tags.join(" ")
+            )
+        }
+        None if matches!(table.cim_model, "" | "none") => "none".to_string(),
+        None => format!("{} (field names; not tagged)", table.cim_model),
+    }
+}
+
+/// A field's CIM key, with the conversion to CIM's spelling.
+fn cim_key(field: &Field) -> String {
+    let conversion = match field.cim_value {
+        None => return key(field.cim),
+        Some(CimValue::Lower) => "lower case",
+        Some(CimValue::OneOf(_)) => "CIM's values",
+        Some(CimValue::RegistryHive) => "CIM hive",
+        Some(CimValue::LastPathElement) => "last element",
+        Some(CimValue::TechniqueIds) => "ATT&CK ids",
+        Some(CimValue::EmailDomain) => "domain",
+        Some(CimValue::Count) => "count",
+    };
+    format!("{} ({conversion})", key(field.cim))
 }
 
 fn level(level: Level) -> &'static str {

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use siemflow_plugin_sdk::Output;
 
+use crate::catalog::cim::{self, CimDefault};
 use crate::json_tree::{Node, Object};
 use crate::json_value::typed;
 use crate::options::{self, Common, Severities};
@@ -70,9 +71,18 @@ impl Format for SplunkFormat {
         );
         let used = subject.map_fields(
             |field| field.cim,
-            |field, key, value| match typed(field.kind, &value, false) {
-                Some(node) => event.insert_path(key, node),
-                None => false,
+            |field, key, value| {
+                let node = match field.cim_value {
+                    Some(cim) => serde_json::from_str(value.raw())
+                        .ok()
+                        .and_then(|json| cim.convert(&json))
+                        .map(|converted| Node::value(&converted)),
+                    None => typed(field.kind, &value, false),
+                };
+                match node {
+                    Some(node) => event.insert_path(key, node),
+                    None => false,
+                }
             },
         );
         let action = subject.action;
@@ -86,12 +96,29 @@ impl Format for SplunkFormat {
             "category",
             Node::string(&format!("{}/{}", action.category.high, action.category.low)),
         );
-        event.set("severity", Node::string(self.severities.of(subject.level)));
+        // `unknown` is not one of CIM's severities: the data model shows an absent one as
+        // `unknown`, and the word stays in `vendor_severity`.
+        let severity = self.severities.of(subject.level);
+        let key = if severity == "unknown" {
+            "vendor_severity"
+        } else {
+            "severity"
+        };
+        event.set(key, Node::string(severity));
         if let Some(cim_action) = action.cim_action {
             event.insert_path("action", Node::string(cim_action));
         }
-        if subject.table.cim_model == "Alerts" {
-            event.insert_path("type", Node::string("alert"));
+        if let Some(dataset) = cim::dataset_of(subject.table.cim_model) {
+            for (field, default) in dataset.defaults {
+                let node = match default {
+                    CimDefault::Text(text) => Node::string(text),
+                    CimDefault::Field(other) => match event.get(other) {
+                        Some(node) => node.clone(),
+                        None => continue,
+                    },
+                };
+                event.insert_path(field, node);
+            }
         }
         let mut unmapped = Object::new();
         for (name, value) in subject.unmapped(&used) {

@@ -90,12 +90,32 @@ impl<'a> Subject<'a> {
         }
     }
 
-    /// The product named by the record (`ServiceSource`, `serviceSource`), else the table's.
+    /// The product named by the record (`ServiceSource`, `serviceSource`), in the words the
+    /// streaming tables use (Graph's `microsoftDefenderForEndpoint` is `Microsoft Defender for
+    /// Endpoint`); an alert of the Defender for Endpoint API is that product's; else the
+    /// table's.
     pub fn product(&self) -> Cow<'a, str> {
-        ["ServiceSource", "serviceSource", "productName"]
+        let named = ["ServiceSource", "serviceSource", "productName"]
             .iter()
             .find_map(|column| self.record.text(column))
-            .unwrap_or(Cow::Borrowed(self.table.product))
+            .filter(|name| {
+                let name = name.trim();
+                !name.is_empty()
+                    && !name.eq_ignore_ascii_case("unknown")
+                    && !name.eq_ignore_ascii_case("unknownFutureValue")
+            });
+        match named {
+            Some(name) => GRAPH_SERVICE_SOURCES
+                .iter()
+                .find(|(value, _)| value.eq_ignore_ascii_case(&name))
+                .map_or(name, |(_, product)| Cow::Borrowed(*product)),
+            None if self.table.name == catalog::ALERT.name
+                && self.record.get("alertCreationTime").is_some() =>
+            {
+                Cow::Borrowed(MDE_PRODUCT)
+            }
+            None => Cow::Borrowed(self.table.product),
+        }
     }
 
     /// The record's own title (an alert's or incident's), if it has one.
@@ -254,6 +274,44 @@ impl Used {
         self.0.retain(|used| *used != column);
     }
 }
+
+/// Defender for Endpoint, as the streaming tables name it.
+const MDE_PRODUCT: &str = "Microsoft Defender for Endpoint";
+
+/// Graph's `serviceSource` values (and the Defender XDR API's older ones) and the product names
+/// the streaming tables use.
+const GRAPH_SERVICE_SOURCES: &[(&str, &str)] = &[
+    ("MicrosoftDefenderATP", MDE_PRODUCT),
+    ("AzureATP", "Microsoft Defender for Identity"),
+    (
+        "MicrosoftCloudAppSecurity",
+        "Microsoft Defender for Cloud Apps",
+    ),
+    ("OfficeATP", "Microsoft Defender for Office 365"),
+    ("microsoftDefenderForEndpoint", MDE_PRODUCT),
+    (
+        "microsoftDefenderForIdentity",
+        "Microsoft Defender for Identity",
+    ),
+    (
+        "microsoftDefenderForCloudApps",
+        "Microsoft Defender for Cloud Apps",
+    ),
+    (
+        "microsoftDefenderForOffice365",
+        "Microsoft Defender for Office 365",
+    ),
+    ("microsoft365Defender", "Microsoft Defender XDR"),
+    ("azureAdIdentityProtection", "Microsoft Entra ID Protection"),
+    ("microsoftAppGovernance", "App Governance"),
+    ("dataLossPrevention", "Microsoft Data Loss Prevention"),
+    ("microsoftDefenderForCloud", "Microsoft Defender for Cloud"),
+    ("microsoftSentinel", "Microsoft Sentinel"),
+    (
+        "microsoftInsiderRiskManagement",
+        "Microsoft Insider Risk Management",
+    ),
+];
 
 /// The REST resource a top-level record is, by its shape.
 fn rest_table(record: &Record<'_>) -> Option<&'static Table> {

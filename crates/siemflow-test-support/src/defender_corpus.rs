@@ -82,6 +82,10 @@ pub fn record(table: &TableSchema, action: Option<&str>, shape: Shape, rng: &mut
                 _ if kind == ColumnType::String => json!(""),
                 _ => Value::Null,
             }
+        } else if name == "Protocol" && table.name == "DeviceNetworkEvents" {
+            // The transport, as Defender spells it (the identity tables' `Protocol` is
+            // Kerberos, NTLM...).
+            json!(["Tcp", "Udp", "Icmp", "TcpV4", "TcpV6", "UdpV4", "IcmpV6"][rng.below(7)])
         } else if name == "AdditionalFields" && table.name == "DeviceEvents" {
             let details = device_event_details(action.unwrap_or_default(), rng);
             match shape {

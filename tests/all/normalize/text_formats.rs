@@ -277,6 +277,13 @@ fn check_cef(
             ext.get("cat")
         ));
     }
+    // `start` and `end` bound the activity: never the other way round.
+    let millis = |key: &str| ext.get(key).and_then(|value| value.parse::<i64>().ok());
+    if let (Some(start), Some(end)) = (millis("start"), millis("end"))
+        && start > end
+    {
+        problems.push(format!("start {start} is after end {end}"));
+    }
     let truncated: Vec<&str> = ext
         .get("flexString2")
         .map(|keys| keys.split(' ').collect())

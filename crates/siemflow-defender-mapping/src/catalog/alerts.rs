@@ -2,6 +2,7 @@
 //! `alerts_v2` and `incidents`, Defender XDR `/api/incidents`), the alert categories shared with
 //! the AlertInfo and AlertEvidence tables, and the generic entry for what is not known.
 
+use super::cim::CimValue;
 use super::model::{Action, Field, Kind, Level, Origin, Table, action, from};
 use super::ocsf_classes::{BASE_EVENT, DETECTION_FINDING};
 
@@ -331,7 +332,7 @@ const ALERT_FIELDS: &[Field] = &[
     from(&["mitreTechniques"])
         .cef_custom("cs3", "MitreTechniques")
         .leef("MitreTechniques")
-        .cim("mitre_technique_id")
+        .cim_as("mitre_technique_id", CimValue::TechniqueIds)
         .ocsf("finding_info.attacks")
         .kind(Kind::Techniques),
     from(&["threatFamilyName", "threatDisplayName", "threatName"])
@@ -357,13 +358,15 @@ const ALERT_FIELDS: &[Field] = &[
         .leef("url")
         .cim("url")
         .ocsf("finding_info.src_url"),
+    // CEF's `start` and `end` are the activity's: an alert is created after it began.
     from(&["createdDateTime", "alertCreationTime"])
-        .cef("start")
+        .cef_custom("flexDate1", "Created")
         .leef("CreatedTime")
         .cim("created_time")
         .ocsf("finding_info.created_time")
         .kind(Kind::Time),
     from(&["firstActivityDateTime", "firstEventTime"])
+        .cef("start")
         .leef("FirstActivityTime")
         .cim("first_time")
         .ocsf("finding_info.first_seen_time")

@@ -6,6 +6,7 @@
 //! process's command line, `cs3` the report or alert id, `cs4` and `cs5` one detail of the
 //! table each, `cs6` the catch-all of unmapped fields, `flexString1` the machine group.
 
+use super::cim::CimValue;
 use super::model::{Field, Kind, from};
 
 /// The streaming envelope's tenant.
@@ -159,6 +160,8 @@ pub const CREATED_PROCESS: &[Field] = &[
         .leef("FileName")
         .cim("process_name")
         .ocsf("process.name"),
+    from(&["FileName"]).cim("process_exec"),
+    from(&["ProcessVersionInfoOriginalFileName"]).cim("original_file_name"),
     from(&["FolderPath"])
         .cef("filePath")
         .leef("FolderPath")
@@ -259,6 +262,28 @@ pub const FILE: &[Field] = &[
     from(&["FileOriginIP"]).cef("src").leef("src").cim("src"),
 ];
 
+/// Defender's `Protocol` values and CIM's `transport` (lower case, `tcp`, `udp` or `icmp`).
+const TRANSPORTS: &[(&str, &str)] = &[
+    ("Tcp", "tcp"),
+    ("TcpV4", "tcp"),
+    ("TcpV6", "tcp"),
+    ("Udp", "udp"),
+    ("UdpV4", "udp"),
+    ("UdpV6", "udp"),
+    ("Icmp", "icmp"),
+    ("IcmpV6", "icmp"),
+];
+
+/// A connection as CIM's Network_Traffic sees it (Splunk only, before [`DEVICE`], whose
+/// `dest` is the device): `src` the local end, `dest` the remote one, `dvc` the device that
+/// saw it, `app` the process that made it.
+pub const TRAFFIC: &[Field] = &[
+    from(&["RemoteIP", "RemoteUrl"]).cim("dest"),
+    from(&["LocalIP"]).cim("src"),
+    from(&["DeviceName"]).cim("dvc"),
+    from(&["InitiatingProcessFileName"]).cim("app"),
+];
+
 /// The remote end of a network connection, and the local one.
 pub const CONNECTION: &[Field] = &[
     from(&["LocalIP"])
@@ -293,10 +318,25 @@ pub const CONNECTION: &[Field] = &[
     from(&["Protocol"])
         .cef("proto")
         .leef("proto")
-        .cim("transport")
+        .cim_as("transport", CimValue::OneOf(TRANSPORTS))
         .ocsf("connection_info.protocol_name"),
     from(&["LocalIPType"]).leef("LocalIPType"),
     from(&["RemoteIPType"]).leef("RemoteIPType"),
+];
+
+/// Defender's `RegistryValueType` names and CIM's `REG_*` types.
+const REGISTRY_VALUE_TYPES: &[(&str, &str)] = &[
+    ("None", "REG_NONE"),
+    ("String", "REG_SZ"),
+    ("ExpandString", "REG_EXPAND_SZ"),
+    ("Binary", "REG_BINARY"),
+    ("Dword", "REG_DWORD"),
+    ("DwordLittleEndian", "REG_DWORD_LITTLE_ENDIAN"),
+    ("DwordBigEndian", "REG_DWORD_BIG_ENDIAN"),
+    ("Link", "REG_LINK"),
+    ("MultiString", "REG_MULTI_SZ"),
+    ("Qword", "REG_QWORD"),
+    ("QwordLittleEndian", "REG_QWORD_LITTLE_ENDIAN"),
 ];
 
 /// A registry event's key and value (Endpoint.Registry).
@@ -306,6 +346,8 @@ pub const REGISTRY: &[Field] = &[
         .leef("RegistryKey")
         .cim("registry_path")
         .ocsf_or("reg_key.path", "reg_value.path"),
+    from(&["RegistryKey"]).cim_as("registry_hive", CimValue::RegistryHive),
+    from(&["RegistryKey"]).cim_as("registry_key_name", CimValue::LastPathElement),
     from(&["RegistryValueName"])
         .cef("fname")
         .leef("RegistryValueName")
@@ -316,10 +358,11 @@ pub const REGISTRY: &[Field] = &[
         .leef("RegistryValueData")
         .cim("registry_value_data")
         .ocsf("reg_value.data"),
+    from(&["RegistryValueData"]).cim("registry_value_text"),
     from(&["RegistryValueType"])
         .cef("fileType")
         .leef("RegistryValueType")
-        .cim("registry_value_type")
+        .cim_as("registry_value_type", CimValue::OneOf(REGISTRY_VALUE_TYPES))
         .ocsf("reg_value.type"),
     from(&["PreviousRegistryKey"])
         .leef("PreviousRegistryKey")
@@ -509,16 +552,34 @@ pub const IDENTITY: &[Field] = &[
         .kind(Kind::Json),
 ];
 
+/// Defender's delivery and post-delivery actions and CIM's Email `action`, as Splunk's
+/// Microsoft Security add-on reads them (`Junked` is `deleted`, `Replaced` `delivered`); an
+/// action CIM has no word for is not written (the column stays in `unmapped`).
+const EMAIL_ACTIONS: &[(&str, &str)] = &[
+    ("Delivered", "delivered"),
+    ("Junked", "deleted"),
+    ("Blocked", "blocked"),
+    ("Replaced", "delivered"),
+    ("Quarantined", "quarantined"),
+    ("Moved to quarantine", "quarantined"),
+    ("Moved to deleted items", "deleted"),
+    ("Moved to junk folder", "deleted"),
+    ("Moved to inbox", "delivered"),
+    ("Soft delete", "deleted"),
+    ("Hard delete", "deleted"),
+    ("Deleted", "deleted"),
+];
+
 /// A message's identity, sender and recipient (Email).
 pub const EMAIL: &[Field] = &[
     from(&["NetworkMessageId"])
         .cef("externalId")
         .leef("NetworkMessageId")
-        .cim("message_id")
+        .cim("internal_message_id")
         .ocsf("email.uid"),
     from(&["InternetMessageId"])
         .leef("InternetMessageId")
-        .cim("internet_message_id")
+        .cim("message_id")
         .ocsf("email.message_uid"),
     from(&["SenderFromAddress", "SenderMailFromAddress"])
         .cef("suser")
@@ -532,6 +593,10 @@ pub const EMAIL: &[Field] = &[
         .cim("recipient")
         .ocsf("email.to")
         .kind(Kind::Email(true)),
+    from(&["RecipientEmailAddress"]).cim("user"),
+    from(&["RecipientEmailAddress"]).cim_as("recipient_domain", CimValue::EmailDomain),
+    from(&["RecipientEmailAddress"]).cim_as("recipient_count", CimValue::Count),
+    from(&["SenderMailFromAddress"]).cim("return_addr"),
     from(&["Subject"])
         .cef("msg")
         .leef("Subject")
@@ -550,7 +615,7 @@ pub const EMAIL: &[Field] = &[
     from(&["DeliveryAction", "Action"])
         .cef("act")
         .leef("DeliveryAction")
-        .cim("action"),
+        .cim_as("action", CimValue::OneOf(EMAIL_ACTIONS)),
     from(&["ThreatTypes"])
         .cef_custom("cs1", "ThreatTypes")
         .leef("ThreatTypes")
@@ -597,7 +662,7 @@ pub const ALERT_ROW: &[Field] = &[
     from(&["AttackTechniques"])
         .cef_custom("cs3", "AttackTechniques")
         .leef("AttackTechniques")
-        .cim("mitre_technique_id")
+        .cim_as("mitre_technique_id", CimValue::TechniqueIds)
         .ocsf("finding_info.types")
         .kind(Kind::Json),
 ];
@@ -628,6 +693,8 @@ pub const EVIDENCE_ROW: &[Field] = &[
         .cef("dst")
         .leef("dst")
         .cim("dest_ip"),
+    // The address an alert names: CIM Alerts' `src` (the actor's).
+    from(&["RemoteIP"]).cim("src"),
     from(&["RemoteUrl"]).cef("request").leef("url").cim("url"),
     from(&["FileName"])
         .cef("fname")

@@ -6,6 +6,7 @@
 //! `SIEMFLOW_UPDATE_GOLDEN=1` rewrites it).
 
 pub mod alerts;
+pub mod cim;
 pub mod fields;
 pub mod model;
 pub mod ocsf_classes;

@@ -3,6 +3,8 @@
 //! Everything here is `const`: the table is data compiled into each plugin, read by the
 //! renderers and by the generator of `docs/mappings.md`.
 
+use super::cim::CimValue;
+
 /// Defender's severity levels, the common scale every format's own scale is derived from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
@@ -210,6 +212,8 @@ pub struct Field {
     pub leef: Option<&'static str>,
     /// The Splunk CIM field name.
     pub cim: Option<&'static str>,
+    /// How the value is converted to CIM's spelling, when it is not written as received.
+    pub cim_value: Option<CimValue>,
     /// The OCSF attribute, a dotted path (`actor.process.cmd_line`).
     pub ocsf: Option<&'static str>,
     /// The OCSF attribute when the event's class has no `ocsf` (a registry key is `reg_key.path`
@@ -231,6 +235,7 @@ pub const fn from(sources: &'static [&'static str]) -> Field {
         cef_label: None,
         leef: None,
         cim: None,
+        cim_value: None,
         ocsf: None,
         ocsf_else: None,
         kind: Kind::Plain,
@@ -261,6 +266,13 @@ impl Field {
     /// Maps the field to a CIM field.
     pub const fn cim(mut self, name: &'static str) -> Self {
         self.cim = Some(name);
+        self
+    }
+
+    /// Maps the field to a CIM field, its value converted to CIM's spelling.
+    pub const fn cim_as(mut self, name: &'static str, value: CimValue) -> Self {
+        self.cim = Some(name);
+        self.cim_value = Some(value);
         self
     }
 

@@ -1,8 +1,9 @@
 //! The streaming API tables (Event Hubs and the storage export), one entry per table.
 
+use super::cim::CimValue;
 use super::fields::{
     ALERT_ROW, CONNECTION, CREATED_PROCESS, DEVICE, EMAIL, ENVELOPE, EVIDENCE_ROW, FILE, IDENTITY,
-    IDENTITY_ACCOUNT, IDENTITY_ACTOR, INITIATOR, LOGON, PARENT, REGISTRY,
+    IDENTITY_ACCOUNT, IDENTITY_ACTOR, INITIATOR, LOGON, PARENT, REGISTRY, TRAFFIC,
 };
 use super::model::{Field, Kind, Level, Origin, Table, action, from};
 use super::ocsf_classes::{
@@ -180,7 +181,7 @@ pub const TABLES: &[Table] = &[
                 Level::Informational,
             ),
         ],
-        fields: &[ENVELOPE, DEVICE, CONNECTION, INITIATOR],
+        fields: &[ENVELOPE, TRAFFIC, DEVICE, CONNECTION, INITIATOR],
         severity_columns: &[],
         time_columns: TIMESTAMP,
         ocsf: NETWORK_ACTIVITY,
@@ -353,7 +354,7 @@ pub const TABLES: &[Table] = &[
         time_columns: TIMESTAMP,
         ocsf: MODULE_ACTIVITY,
         sourcetype: "ms:defender:advancedhunting:deviceimageloadevents",
-        cim_model: "Endpoint.Processes",
+        cim_model: "Endpoint",
         product: MDE,
     },
     Table {
@@ -717,7 +718,7 @@ pub const TABLES: &[Table] = &[
         time_columns: TIMESTAMP,
         ocsf: EMAIL_URL_ACTIVITY,
         sourcetype: "ms:defender:advancedhunting:emailurlinfo",
-        cim_model: "Email",
+        cim_model: "none",
         product: MDO,
     },
     Table {
@@ -737,7 +738,7 @@ pub const TABLES: &[Table] = &[
         time_columns: TIMESTAMP,
         ocsf: EMAIL_FILE_ACTIVITY,
         sourcetype: "ms:defender:advancedhunting:emailattachmentinfo",
-        cim_model: "Email",
+        cim_model: "none",
         product: MDO,
     },
     Table {
@@ -1738,7 +1739,7 @@ const BEHAVIOR_INFO: &[Field] = &[
     from(&["AttackTechniques"])
         .cef_custom("cs3", "AttackTechniques")
         .leef("AttackTechniques")
-        .cim("mitre_technique_id")
+        .cim_as("mitre_technique_id", CimValue::TechniqueIds)
         .ocsf("finding_info.types")
         .kind(Kind::Json),
     from(&["StartTime"])
@@ -1940,6 +1941,7 @@ const CLOUD_PROCESS: &[Field] = &[
         .leef("ProcessName")
         .cim("process_name")
         .ocsf("process.name"),
+    from(&["ProcessName", "FileName"]).cim("process_exec"),
     from(&["FolderPath"])
         .cef("filePath")
         .leef("FolderPath")

@@ -2,9 +2,12 @@
 //!
 //! - `coverage INPUT` renders records with the four built-in formats and reports, per table,
 //!   column and format, whether each column was mapped to a key, kept in the catch-all, or
-//!   dropped ([`coverage`]): the check to run when Microsoft adds tables or columns.
+//!   dropped ([`coverage`]): the check to run when Microsoft adds tables or columns;
+//! - `splunk-addon OUT_DIR` writes the Splunk add-on that tags the Splunk plugin's events into
+//!   their CIM datasets ([`splunk_addon`]).
 
 mod coverage;
+mod splunk_addon;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +21,17 @@ pub enum MappingsCommand {
     /// incidents, Graph pages) with the CEF, LEEF, Splunk and OCSF mappings and print, per table
     /// and format, which columns were mapped, put in the catch-all, or dropped.
     Coverage(CoverageArgs),
+    /// Write the Splunk add-on (props, event types, tags) that puts the `defender-splunk`
+    /// events in their CIM data models; install it on the search heads.
+    SplunkAddon(SplunkAddonArgs),
+}
+
+/// `mappings splunk-addon`.
+#[derive(Debug, Args)]
+pub struct SplunkAddonArgs {
+    /// The app directory to write; its name is the app's id (e.g. ./TA-siemflow-defender).
+    #[arg(value_name = "OUT_DIR")]
+    pub out_dir: PathBuf,
 }
 
 /// `mappings coverage`.
@@ -33,5 +47,6 @@ pub struct CoverageArgs {
 pub fn run(command: MappingsCommand) -> ExitCode {
     match command {
         MappingsCommand::Coverage(args) => coverage::run(&args),
+        MappingsCommand::SplunkAddon(args) => splunk_addon::run(&args),
     }
 }
