@@ -54,6 +54,20 @@ def flatten(value, prefix, out):
         out.setdefault(prefix, []).append(text)
 
 
+def decode_json_text(record):
+    """A record's columns with stringified JSON (`"AdditionalFields": "{...}"`) decoded, so
+    that `AdditionalFields.ThreatName` names the key inside."""
+    decoded = {}
+    for key, value in record.items():
+        if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        decoded[key] = value
+    return decoded
+
+
 TOKEN = re.compile(r'\s*(\(|\)|[A-Za-z_][\w.{}:]*="(?:[^"\\]|\\.)*"|[A-Za-z_][\w.{}:]*=[^\s()]+|\S+)')
 
 
@@ -248,7 +262,7 @@ def main():
                 seen["eventtypes"][eventtype] = seen["eventtypes"].get(eventtype, 0) + 1
                 event_tags |= tags.get(eventtype, set())
         columns = {}
-        flatten(record.get("properties", record), "", columns)
+        flatten(decode_json_text(record.get("properties", record)), "", columns)
         models = set()
         for name, dataset in datasets.items():
             if not set(dataset["tags"]) <= event_tags:
@@ -262,10 +276,14 @@ def main():
             counts = report[name]
             counts["events"] += 1
             for field, sources in dataset["fields"].items():
+                def has(source):
+                    return any(
+                        text.strip() and text.strip().lower() not in absent
+                        for text in columns.get(source, [])
+                    )
+
                 has_data = sources == ["*"] or any(
-                    text.strip() and text.strip().lower() not in absent
-                    for source in sources
-                    for text in columns.get(source, [])
+                    all(has(part) for part in source.split("&")) for source in sources
                 )
                 present = any(text.strip() for text in fields.get(field, []))
                 entry = counts["fields"].setdefault(field, {"with_data": 0, "present": 0})

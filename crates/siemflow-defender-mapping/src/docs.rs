@@ -229,6 +229,8 @@ fn cim_key(field: &Field) -> String {
         Some(CimValue::TechniqueIds) => "ATT&CK ids",
         Some(CimValue::EmailDomain) => "domain",
         Some(CimValue::Count) => "count",
+        Some(CimValue::Mac) => "lower case, colons",
+        Some(CimValue::Values(_)) => "list",
     };
     format!("{} ({conversion})", key(field.cim))
 }

@@ -12,6 +12,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 use siemflow_plugin_sdk::Output;
+use siemflow_plugin_sdk::timestamp::Timestamp;
 
 use crate::catalog::cim::{self, CimDefault};
 use crate::json_tree::{Node, Object};
@@ -85,6 +86,29 @@ impl Format for SplunkFormat {
                 }
             },
         );
+        // Keys inside stringified JSON (`AdditionalFields.ThreatName`); the column itself is
+        // mapped whole.
+        for field in subject
+            .table
+            .all_fields()
+            .filter(|field| field.in_json_text)
+        {
+            let Some(key) = field.cim else { continue };
+            let Some(value) = subject
+                .json_text_value(field)
+                .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+                .and_then(|mut wrapped| wrapped.get_mut("v").map(Value::take))
+            else {
+                continue;
+            };
+            let value = match field.cim_value {
+                Some(cim) => cim.convert(&value),
+                None => Some(value),
+            };
+            if let Some(value) = value {
+                event.insert_path(key, Node::value(&value));
+            }
+        }
         let action = subject.action;
         let name = subject.title();
         event.insert_path(
@@ -108,7 +132,7 @@ impl Format for SplunkFormat {
         if let Some(cim_action) = action.cim_action {
             event.insert_path("action", Node::string(cim_action));
         }
-        if let Some(dataset) = cim::dataset_of(subject.table.cim_model) {
+        if let Some(dataset) = cim::dataset_for(subject.table, action) {
             for (field, default) in dataset.defaults {
                 let node = match default {
                     CimDefault::Text(text) => Node::string(text),
@@ -116,6 +140,19 @@ impl Format for SplunkFormat {
                         Some(node) => node.clone(),
                         None => continue,
                     },
+                    CimDefault::SecondsBetween(from, to) => {
+                        let time = |key: &str| match event.get(key) {
+                            Some(Node::Raw(text)) => serde_json::from_str::<String>(text)
+                                .ok()
+                                .and_then(|text| Timestamp::parse(&text)),
+                            _ => None,
+                        };
+                        let (Some(from), Some(to)) = (time(from), time(to)) else {
+                            continue;
+                        };
+                        let seconds = (to.unix_millis() - from.unix_millis()).div_euclid(1000);
+                        Node::Raw(seconds.to_string())
+                    }
                 };
                 event.insert_path(field, node);
             }

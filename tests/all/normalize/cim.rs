@@ -115,6 +115,32 @@ fn splunk_events_land_in_their_cim_datasets_with_every_required_field_through_th
             ));
         }
     }
+    // Event types of another dataset than their table's have their own tagged event type.
+    for table in catalog::tables() {
+        for action in table.actions.iter().filter(|a| a.cim_dataset.is_some()) {
+            let Some(dataset) = cim::dataset_for(table, action) else {
+                failures.push(format!("{}:{}: no such dataset", table.name, action.value));
+                continue;
+            };
+            let eventtype = format!(
+                "siemflow_defender_{}_{}",
+                table.name.to_lowercase(),
+                action.value.to_lowercase()
+            );
+            let tagged = verdict["tagged_eventtypes"]
+                .as_array()
+                .is_some_and(|names| names.iter().any(|name| name == eventtype.as_str()));
+            let landed = verdict["sourcetypes"][table.sourcetype]["datasets"][dataset.name]
+                .as_u64()
+                .unwrap_or(0);
+            if !tagged || landed == 0 {
+                failures.push(format!(
+                    "{eventtype}: tagged {tagged}, {landed} events in {}",
+                    dataset.name
+                ));
+            }
+        }
+    }
     let datasets = verdict["datasets"].as_object().cloned().unwrap_or_default();
     assert_eq!(datasets.len(), cim::CIM_DATASETS.len(), "{summary}");
     for (name, counts) in &datasets {

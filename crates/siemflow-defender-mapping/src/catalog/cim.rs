@@ -32,6 +32,8 @@ pub enum CimDefault {
     Text(&'static str),
     /// The value of another field of the event.
     Field(&'static str),
+    /// The seconds from one time field of the event to another (RFC 3339 both).
+    SecondsBetween(&'static str, &'static str),
 }
 
 /// The datasets, with their tags.
@@ -77,6 +79,39 @@ pub const CIM_DATASETS: &[CimDataset] = &[
         defaults: &[("app", CimDefault::Field("vendor_product"))],
     },
     CimDataset {
+        name: "Malware.Malware_Attacks",
+        tags: &["malware", "attack"],
+        needs_action: true,
+        defaults: &[],
+    },
+    CimDataset {
+        name: "Inventory.OS",
+        tags: &["inventory", "system", "version"],
+        needs_action: false,
+        defaults: &[],
+    },
+    CimDataset {
+        name: "Inventory.Network",
+        tags: &["inventory", "network"],
+        needs_action: false,
+        defaults: &[],
+    },
+    CimDataset {
+        name: "Inventory.User",
+        tags: &["inventory", "user"],
+        needs_action: false,
+        defaults: &[],
+    },
+    CimDataset {
+        name: "Certificates",
+        tags: &["certificate"],
+        needs_action: false,
+        defaults: &[(
+            "ssl_validity_window",
+            CimDefault::SecondsBetween("ssl_start_time", "ssl_end_time"),
+        )],
+    },
+    CimDataset {
         name: "Email",
         tags: &["email"],
         needs_action: true,
@@ -92,6 +127,13 @@ pub fn dataset_of(cim_model: &str) -> Option<&'static CimDataset> {
         .iter()
         .find(|dataset| dataset.name == cim_model)
 }
+
+/// The dataset of an event type: its own ([`Action::cim_dataset`]), else its table's.
+pub fn dataset_for(table: &Table, action: &Action) -> Option<&'static CimDataset> {
+    dataset_of(action.cim_dataset.unwrap_or(table.cim_model))
+}
+
+use super::model::{Action, Table};
 
 /// How a column's value is written in CIM's spelling (Splunk only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +154,11 @@ pub enum CimValue {
     EmailDomain,
     /// How many values: 1, or the length of a list.
     Count,
+    /// A MAC address in lower case with colons (`00-15-5D-0A-01-02` is `00:15:5d:0a:01:02`).
+    Mac,
+    /// The values of a list (a JSON array or its text): strings as they are, and from objects
+    /// the value of this key (`IPAddresses`' `IPAddress`); `None` for a list of strings.
+    Values(Option<&'static str>),
 }
 
 /// CIM's registry hives and the path prefixes Defender writes for them.
@@ -137,6 +184,12 @@ const HIVES: &[(&str, &str)] = &[
 ];
 
 impl CimValue {
+    /// Whether the value is a JSON list (a multivalue field, `field{}` to Splunk's JSON
+    /// extraction).
+    pub const fn is_list(self) -> bool {
+        matches!(self, CimValue::TechniqueIds | CimValue::Values(_))
+    }
+
     /// The CIM value of a column's value (`json` its JSON value), if it has one.
     pub fn convert(self, json: &serde_json::Value) -> Option<serde_json::Value> {
         use serde_json::Value;
@@ -197,6 +250,39 @@ impl CimValue {
                 let (_, domain) = address.rsplit_once('@')?;
                 let domain = domain.trim_end_matches('>').to_lowercase();
                 (!domain.is_empty()).then(|| Value::from(domain))
+            }
+            CimValue::Mac => {
+                let mac = text()?;
+                let digits: Vec<char> = mac
+                    .chars()
+                    .filter(|c| !matches!(c, '-' | ':' | '.'))
+                    .collect();
+                if digits.len() != 12 || !digits.iter().all(char::is_ascii_hexdigit) {
+                    return None;
+                }
+                let pairs: Vec<String> = digits
+                    .chunks(2)
+                    .map(|pair| pair.iter().collect::<String>().to_ascii_lowercase())
+                    .collect();
+                Some(Value::from(pairs.join(":")))
+            }
+            CimValue::Values(key) => {
+                let items = match json {
+                    Value::Array(items) => items.clone(),
+                    Value::String(text) => serde_json::from_str::<Vec<Value>>(text).ok()?,
+                    _ => return None,
+                };
+                let values: Vec<Value> = items
+                    .iter()
+                    .filter_map(|item| match key {
+                        Some(key) => item.get(key),
+                        None => Some(item),
+                    })
+                    .filter_map(Value::as_str)
+                    .filter(|text| !text.trim().is_empty())
+                    .map(Value::from)
+                    .collect();
+                (!values.is_empty()).then_some(Value::Array(values))
             }
             CimValue::Count => match json {
                 Value::Array(items) => Some(Value::from(items.len())),
@@ -268,6 +354,25 @@ mod tests {
         assert_eq!(
             CimValue::LastPathElement.convert(&json!("HKEY_CURRENT_USER\\Software\\Run\\")),
             Some(json!("Run"))
+        );
+    }
+
+    #[test]
+    fn macs_and_lists_take_cim_shapes() {
+        assert_eq!(
+            CimValue::Mac.convert(&json!("00-15-5D-0A-01-FF")),
+            Some(json!("00:15:5d:0a:01:ff"))
+        );
+        assert_eq!(CimValue::Mac.convert(&json!("00-15-5D")), None);
+        assert_eq!(
+            CimValue::Values(Some("IPAddress")).convert(&json!(
+                "[{\"IPAddress\":\"10.0.0.1\"},{\"IPAddress\":\"fe80::1\"}]"
+            )),
+            Some(json!(["10.0.0.1", "fe80::1"]))
+        );
+        assert_eq!(
+            CimValue::Values(None).convert(&json!(["10.0.0.53"])),
+            Some(json!(["10.0.0.53"]))
         );
     }
 

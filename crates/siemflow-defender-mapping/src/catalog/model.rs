@@ -325,6 +325,9 @@ pub struct Action {
     pub ocsf: Option<OcsfClass>,
     /// The CIM `action` value (`success`, `failure`, `created`, `allowed`...), when there is one.
     pub cim_action: Option<&'static str>,
+    /// The CIM dataset of this event type, when not its table's (DeviceEvents' antivirus
+    /// detections are Malware attacks).
+    pub cim_dataset: Option<&'static str>,
 }
 
 /// An action entry.
@@ -342,6 +345,7 @@ pub const fn action(
         severity,
         ocsf: None,
         cim_action: None,
+        cim_dataset: None,
     }
 }
 
@@ -355,6 +359,12 @@ impl Action {
     /// Sets the CIM `action`.
     pub const fn cim_action(mut self, action: &'static str) -> Self {
         self.cim_action = Some(action);
+        self
+    }
+
+    /// Sets the CIM dataset, for an event type of another dataset than its table's.
+    pub const fn cim_dataset(mut self, dataset: &'static str) -> Self {
+        self.cim_dataset = Some(dataset);
         self
     }
 

@@ -371,7 +371,8 @@ pub const TABLES: &[Table] = &[
                 Level::High,
             )
             .ocsf(DETECTION_FINDING)
-            .cim_action("blocked"),
+            .cim_action("blocked")
+            .cim_dataset("Malware.Malware_Attacks"),
             action(
                 "AntivirusReport",
                 "Antivirus report",
@@ -638,7 +639,7 @@ pub const TABLES: &[Table] = &[
         time_columns: TIMESTAMP,
         ocsf: INVENTORY_INFO,
         sourcetype: "ms:defender:advancedhunting:deviceinfo",
-        cim_model: "Inventory",
+        cim_model: "Inventory.OS",
         product: MDE,
     },
     Table {
@@ -658,7 +659,7 @@ pub const TABLES: &[Table] = &[
         time_columns: TIMESTAMP,
         ocsf: INVENTORY_INFO,
         sourcetype: "ms:defender:advancedhunting:devicenetworkinfo",
-        cim_model: "Inventory",
+        cim_model: "Inventory.Network",
         product: MDE,
     },
     Table {
@@ -1371,6 +1372,9 @@ const DEVICE_EVENT_DETAIL: &[Field] = &[
     from(&["AdditionalFields.GroupName"])
         .ocsf("group.name")
         .in_json_text(),
+    from(&["AdditionalFields.ThreatName"])
+        .cim("signature")
+        .in_json_text(),
 ];
 
 /// OCSF `service_start_type_id` per Windows start type, as a number (`SERVICE_BOOT_START` 0 to
@@ -1448,8 +1452,9 @@ const NETWORK_INFO: &[Field] = &[
     from(&["MacAddress"])
         .cef("dvcmac")
         .leef("srcMAC")
-        .cim("mac")
+        .cim_as("mac", CimValue::Mac)
         .ocsf("device.mac"),
+    from(&["DeviceName"]).cim("name"),
     from(&["NetworkAdapterName"])
         .leef("NetworkAdapterName")
         .cim("interface")
@@ -1457,8 +1462,8 @@ const NETWORK_INFO: &[Field] = &[
     from(&["IPAddresses"])
         .cef_custom("cs4", "IPAddresses")
         .leef("IPAddresses")
-        .cim("ip")
-        .kind(Kind::Json),
+        .cim_as("ip", CimValue::Values(Some("IPAddress"))),
+    from(&["DnsAddresses"]).cim_as("dns", CimValue::Values(None)),
     from(&["DefaultGateways"])
         .leef("DefaultGateways")
         .kind(Kind::Json),
@@ -1480,16 +1485,25 @@ const CERTIFICATE: &[Field] = &[
         .cef_custom("cs4", "Signer")
         .leef("Signer")
         .cim("ssl_subject_common_name"),
+    from(&["Signer"]).cim("ssl_subject"),
     from(&["Issuer"])
         .leef("Issuer")
         .cim("ssl_issuer_common_name"),
+    from(&["Issuer"]).cim("ssl_issuer"),
+    from(&["SignerHash"]).cim("ssl_hash"),
     from(&["CertificateSerialNumber"])
         .leef("CertificateSerialNumber")
         .cim("ssl_serial"),
-    from(&["IsTrusted"]).leef("IsTrusted").cim("ssl_is_valid"),
+    from(&["IsTrusted"])
+        .leef("IsTrusted")
+        .cim_as("ssl_is_valid", CimValue::Lower),
+    from(&["CertificateCreationTime"])
+        .cim("ssl_start_time")
+        .kind(Kind::Time),
     from(&["CertificateExpirationTime"])
         .leef("CertificateExpirationTime")
-        .cim("ssl_end_time"),
+        .cim("ssl_end_time")
+        .kind(Kind::Time),
 ];
 
 /// EmailEvents' counts and policies.

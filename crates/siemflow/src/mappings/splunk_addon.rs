@@ -9,8 +9,9 @@
 //!   (`TIME_PREFIX`/`TIME_FORMAT`, for events that reach Splunk by file or syslog rather than
 //!   HEC, whose envelope carries the time) and aliases that turn JSON lists (`name{}`) into
 //!   the multivalue CIM fields;
-//! - `default/eventtypes.conf` and `default/tags.conf`: per table, an event type with its CIM
-//!   dataset's tags ([`cim::dataset_of`]);
+//! - `default/eventtypes.conf` and `default/tags.conf`: per table, and per event type of
+//!   another dataset than its table's, an event type with its CIM dataset's tags
+//!   ([`cim::dataset_for`]);
 //! - `default/app.conf`, `metadata/default.meta` (exported to every app, so the CIM data
 //!   models see the knowledge), `README.txt`.
 
@@ -19,7 +20,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use siemflow_defender_mapping::catalog::cim::{self, CimValue};
+use siemflow_defender_mapping::catalog::cim::{self, CimDataset, CimValue};
 use siemflow_defender_mapping::catalog::{self, GENERIC, Table};
 
 use super::SplunkAddonArgs;
@@ -46,13 +47,16 @@ pub fn run(args: &SplunkAddonArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    let eventtypes = eventtypes();
     println!(
-        "wrote the add-on {id} to {} ({} sourcetypes, {} tagged into CIM datasets): copy it to \
-         $SPLUNK_HOME/etc/apps/ on the search heads",
+        "wrote the add-on {id} to {} ({} sourcetypes, {} event types, {} of them tagged into \
+         CIM datasets): copy it to $SPLUNK_HOME/etc/apps/ on the search heads",
         args.out_dir.display(),
         tables().count(),
-        tables()
-            .filter(|table| cim::dataset_of(table.cim_model).is_some())
+        eventtypes.len(),
+        eventtypes
+            .iter()
+            .filter(|eventtype| eventtype.dataset.is_some())
             .count()
     );
     ExitCode::SUCCESS
@@ -145,49 +149,103 @@ fn props_conf() -> String {
 fn list_fields(table: &Table) -> BTreeSet<&'static str> {
     table
         .all_fields()
-        .filter(|field| field.cim_value == Some(CimValue::TechniqueIds))
+        .filter(|field| field.cim_value.is_some_and(CimValue::is_list))
         .filter_map(|field| field.cim)
         .collect()
 }
 
-/// The event type of a table's events.
-pub fn eventtype(table: &Table) -> String {
-    format!("siemflow_defender_{}", table.name.to_lowercase())
+/// An event type of the add-on: its name, search, dataset and description.
+pub struct EventType {
+    /// `siemflow_defender_<table>` or `siemflow_defender_<table>_<actiontype>`.
+    pub name: String,
+    /// The search that selects its events.
+    pub search: String,
+    /// The CIM dataset whose tags it carries, if any.
+    pub dataset: Option<&'static CimDataset>,
+    /// What it is, for `eventtypes.conf`.
+    pub description: String,
 }
 
-fn eventtypes_conf() -> String {
-    let mut out = String::from(GENERATED);
+/// The event types: one per table (without its event types of another dataset), and one per
+/// event type of another dataset than its table's (DeviceEvents' antivirus detections).
+pub fn eventtypes() -> Vec<EventType> {
+    let mut out = Vec::new();
     for table in tables() {
+        let sourcetype = format!("sourcetype=\"{}\"", table.sourcetype);
+        let own: Vec<_> = table
+            .actions
+            .iter()
+            .filter(|action| action.cim_dataset.is_some())
+            .collect();
         let dataset = cim::dataset_of(table.cim_model);
-        let mut search = format!("sourcetype=\"{}\"", table.sourcetype);
+        let mut search = sourcetype.clone();
+        for action in &own {
+            let _ = write!(
+                search,
+                " NOT signature_id=\"{}:{}\"",
+                table.name, action.value
+            );
+        }
         if dataset.is_some_and(|dataset| dataset.needs_action) {
             // Only the event types with a CIM action are of the dataset's kind.
             search.push_str(" action=*");
         }
-        let _ = write!(out, "\n[{}]\nsearch = {search}\n", eventtype(table));
-        match dataset {
-            Some(dataset) => {
-                let _ = writeln!(out, "description = {}: CIM {}", table.name, dataset.name);
+        out.push(EventType {
+            name: format!("siemflow_defender_{}", table.name.to_lowercase()),
+            search,
+            dataset,
+            description: describe(table.name, dataset),
+        });
+        for action in own {
+            let dataset = cim::dataset_for(table, action);
+            let mut search = format!(
+                "{sourcetype} signature_id=\"{}:{}\"",
+                table.name, action.value
+            );
+            if dataset.is_some_and(|dataset| dataset.needs_action) {
+                search.push_str(" action=*");
             }
-            None => {
-                let _ = writeln!(
-                    out,
-                    "description = {}: CIM field names, not tagged into a data model",
-                    table.name
-                );
-            }
+            out.push(EventType {
+                name: format!(
+                    "siemflow_defender_{}_{}",
+                    table.name.to_lowercase(),
+                    action.value.to_lowercase()
+                ),
+                search,
+                dataset,
+                description: describe(&format!("{}:{}", table.name, action.value), dataset),
+            });
         }
+    }
+    out
+}
+
+fn describe(what: &str, dataset: Option<&CimDataset>) -> String {
+    match dataset {
+        Some(dataset) => format!("{what}: CIM {}", dataset.name),
+        None => format!("{what}: CIM field names, not tagged into a data model"),
+    }
+}
+
+fn eventtypes_conf() -> String {
+    let mut out = String::from(GENERATED);
+    for eventtype in eventtypes() {
+        let _ = write!(
+            out,
+            "\n[{}]\nsearch = {}\ndescription = {}\n",
+            eventtype.name, eventtype.search, eventtype.description
+        );
     }
     out
 }
 
 fn tags_conf() -> String {
     let mut out = String::from(GENERATED);
-    for table in tables() {
-        let Some(dataset) = cim::dataset_of(table.cim_model) else {
+    for eventtype in eventtypes() {
+        let Some(dataset) = eventtype.dataset else {
             continue;
         };
-        let _ = writeln!(out, "\n[eventtype={}]", eventtype(table));
+        let _ = writeln!(out, "\n[eventtype={}]", eventtype.name);
         for tag in dataset.tags {
             let _ = writeln!(out, "{tag} = enabled");
         }
@@ -208,12 +266,12 @@ fn readme(id: &str) -> String {
          Install it on every search head (copy this directory to $SPLUNK_HOME/etc/apps/ and \
          restart Splunk). It was generated by `siemflow mappings splunk-addon` version {}; \
          regenerate it when siemflow is upgraded.\n\n\
-         Sourcetypes and the CIM datasets their events land in:\n\n",
+         Event types and the CIM datasets their events land in:\n\n",
         env!("CARGO_PKG_VERSION")
     );
-    for table in tables() {
-        let dataset = cim::dataset_of(table.cim_model).map_or("(none)", |dataset| dataset.name);
-        let _ = writeln!(out, "  {:<58} {dataset}", table.sourcetype);
+    for eventtype in eventtypes() {
+        let dataset = eventtype.dataset.map_or("(none)", |dataset| dataset.name);
+        let _ = writeln!(out, "  {:<58} {dataset}", eventtype.name);
     }
     out
 }
