@@ -292,3 +292,36 @@ fn json_logs_are_one_object_per_line_naming_the_pipeline_and_component() {
         "{stderr}"
     );
 }
+
+#[test]
+fn completions_complete_subcommands_in_bash_and_exist_for_every_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let result = output(siemflow(dir.path()).args(["completions", shell]));
+        assert_eq!(result.status.code(), Some(0), "{}", describe(&result));
+        let script = String::from_utf8_lossy(&result.stdout);
+        assert!(
+            script.contains("splunk-addon") && script.contains("validate"),
+            "{shell}: {script}"
+        );
+    }
+    // Bash itself completes `siemflow mappings sp` with the script.
+    let completed = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(
+            r#"source <("$0" completions bash) || exit 3
+COMP_WORDS=(siemflow mappings sp); COMP_CWORD=2
+COMP_LINE="siemflow mappings sp"; COMP_POINT=${#COMP_LINE}
+_siemflow siemflow sp mappings
+echo "${COMPREPLY[@]}""#,
+        )
+        .arg(env!("CARGO_BIN_EXE_siemflow"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&completed.stdout).trim(),
+        "splunk-addon",
+        "{}",
+        String::from_utf8_lossy(&completed.stderr)
+    );
+}

@@ -57,3 +57,35 @@ fn secrets_never_reach_validate_output() {
     assert!(!all.contains("hunter2"), "{all}");
     assert!(all.contains("<redacted>"), "{all}");
 }
+
+#[test]
+fn credentials_written_once_in_an_x_block_are_merged_into_each_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = |app: &str| {
+        format!(
+            "x-app: &app\n{app}id: merged\nsources:\n  alerts:\n    type: defender_alerts\n    <<: *app\n  incidents:\n    type: defender_incidents\n    <<: *app\n    client_id: own-client\nsinks:\n  out:\n    type: console\n    inputs: [alerts, incidents]\n"
+        )
+    };
+    let file = dir.path().join("merged.yaml");
+    std::fs::write(
+        &file,
+        pipeline("  tenant_id: t\n  client_id: c\n  client_secret: s\n"),
+    )
+    .unwrap();
+    let result = output(siemflow(dir.path()).arg("validate").arg(&file));
+    assert_eq!(result.status.code(), Some(0), "{}", describe(&result));
+
+    // Without the secret in the block, both components lack it: two positioned errors.
+    std::fs::write(&file, pipeline("  tenant_id: t\n  client_id: c\n")).unwrap();
+    let result = output(siemflow(dir.path()).arg("validate").arg(&file));
+    assert_eq!(result.status.code(), Some(2), "{}", describe(&result));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(
+        stderr.matches("client_secret").count(),
+        2,
+        "{}",
+        describe(&result)
+    );
+    assert!(stderr.contains("merged.yaml:6:"), "{stderr}");
+    assert!(stderr.contains("merged.yaml:9:"), "{stderr}");
+}

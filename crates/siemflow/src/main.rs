@@ -45,9 +45,18 @@ enum Command {
     /// Watch a running instance: per pipeline and component, rates, errors, buffers and lag,
     /// read from its `--metrics-addr`.
     Top(top::TopArgs),
+    /// Print a shell completion script: `siemflow completions bash > /etc/bash_completion.d/siemflow`.
+    Completions(CompletionsArgs),
     /// Inspect the built-in Defender mappings: what they do with your records.
     #[command(subcommand)]
     Mappings(mappings::MappingsCommand),
+}
+
+#[derive(Debug, Args)]
+struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +116,15 @@ fn main() -> ExitCode {
         Command::Plugin(command) => plugin::run(command),
         Command::Top(args) => top::run(&args),
         Command::Mappings(command) => mappings::run(command),
+        Command::Completions(args) => {
+            clap_complete::generate(
+                args.shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "siemflow",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
         Command::Run(args) => {
             // Before any plugin is compiled (loading checks plugins): compiled code is cached.
             siemflow_wasm::engine::set_cache_dir(&args.data_dir.join("plugin-cache"));

@@ -363,6 +363,8 @@ fn read_str(
                 &mut errors,
             ),
             Some("tests") => read_tests(&file, value, &mut pipeline, &mut errors),
+            // Blocks to merge from (`x-credentials: &creds ...`), as in Compose files.
+            Some(key) if key.starts_with("x-") => {}
             _ => errors.push(ConfigError::new(
                 &file,
                 key.mark,

@@ -227,6 +227,52 @@ impl TreeBuilder {
     }
 }
 
+impl TreeBuilder {
+    /// Applies YAML merge keys (`<<: *creds`, `<<: [*a, *b]`): the merged mappings' entries are
+    /// added where the mapping has no such key, the first merged mapping winning over later
+    /// ones. Merged entries keep the position where they were written.
+    fn merge(&mut self, entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+        if !entries.iter().any(|(key, _)| is_merge_key(key)) {
+            return entries;
+        }
+        let (merges, mut own): (Vec<_>, Vec<_>) =
+            entries.into_iter().partition(|(key, _)| is_merge_key(key));
+        for (key, value) in merges {
+            let sources = match value.kind {
+                NodeKind::Mapping(entries) => vec![entries],
+                NodeKind::Sequence(items) => {
+                    let mut sources = Vec::new();
+                    for item in items {
+                        match item.kind {
+                            NodeKind::Mapping(entries) => sources.push(entries),
+                            _ => self.fail(item.mark, MERGE_VALUE),
+                        }
+                    }
+                    sources
+                }
+                _ => {
+                    self.fail(key.mark, MERGE_VALUE);
+                    Vec::new()
+                }
+            };
+            for (merged_key, merged_value) in sources.into_iter().flatten() {
+                if !own.iter().any(|(key, _)| same_key(key, &merged_key)) {
+                    own.push((merged_key, merged_value));
+                }
+            }
+        }
+        own
+    }
+}
+
+const MERGE_VALUE: &str =
+    "`<<` merges a mapping or a list of mappings, e.g. `<<: *credentials` (an alias)";
+
+/// The merge key `<<`, unquoted.
+fn is_merge_key(key: &Node) -> bool {
+    matches!(&key.kind, NodeKind::Scalar(Scalar { value, style: ScalarStyle::Plain, .. }) if value == "<<")
+}
+
 fn same_key(a: &Node, b: &Node) -> bool {
     match (&a.kind, &b.kind) {
         (NodeKind::Scalar(a), NodeKind::Scalar(b)) => a.value == b.value,
@@ -281,7 +327,7 @@ impl MarkedEventReceiver for TreeBuilder {
                             mark: entries
                                 .first()
                                 .map_or(start, |first| start.min(first.0.mark)),
-                            kind: NodeKind::Mapping(entries),
+                            kind: NodeKind::Mapping(self.merge(entries)),
                         },
                         anchor,
                     ),
@@ -334,6 +380,37 @@ mod tests {
     fn syntax_error_has_a_position() {
         let error = parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(error.mark.line >= 1, "{error:?}");
+    }
+
+    #[test]
+    fn merge_keys_add_the_entries_a_mapping_lacks() {
+        let root = parse(
+            "x-creds: &creds\n  tenant_id: t\n  client_id: c\nx-more: &more\n  client_id: other\n  cloud: gcc\na:\n  <<: *creds\n  client_id: mine\nb:\n  <<: [*creds, *more]\n",
+        )
+        .unwrap();
+        let text = |path: &[&str]| {
+            let mut node = &root;
+            for key in path {
+                node = node.get(key).unwrap_or_else(|| panic!("no {path:?}"));
+            }
+            node.as_str().map(str::to_string)
+        };
+        assert_eq!(text(&["a", "tenant_id"]).as_deref(), Some("t"));
+        assert_eq!(text(&["a", "client_id"]).as_deref(), Some("mine"));
+        assert_eq!(text(&["b", "client_id"]).as_deref(), Some("c"));
+        assert_eq!(text(&["b", "cloud"]).as_deref(), Some("gcc"));
+        assert!(root.get("a").unwrap().get("<<").is_none());
+        // The merged key keeps the line it was written on (the anchor's).
+        assert_eq!(
+            root.get("a").unwrap().get("tenant_id").unwrap().mark.line,
+            2
+        );
+        let error = parse("a:\n  <<: text\n").unwrap_err();
+        assert!(
+            error.message.contains("merges a mapping"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]
