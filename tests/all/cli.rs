@@ -28,6 +28,18 @@ fn quickstart_writes_one_line_per_sample_record() {
     let pipeline = root.join("pipelines/quickstart.yaml");
     let run = output(siemflow(dir.path()).arg("run").arg(&pipeline));
     assert_eq!(run.status.code(), Some(0), "{}", describe(&run));
+    // The run ends with what it moved.
+    let log = String::from_utf8_lossy(&run.stderr);
+    let summary = log
+        .lines()
+        .find(|line| line.contains("pipeline finished after"))
+        .unwrap_or_else(|| panic!("no summary line:\n{log}"));
+    assert!(
+        summary.contains(&format!("{expected} events in;"))
+            && summary.contains(&format!("arcsight {expected},"))
+            && summary.contains("; 0 dead-lettered"),
+        "{summary}"
+    );
     let out = dir.path().join("out/quickstart");
     assert_eq!(lines(&out.join("events.jsonl")).len(), expected);
     let routed: usize = ["endpoint", "alerts", "other"]
@@ -57,6 +69,11 @@ fn quickstart_writes_one_line_per_sample_record() {
 
     let again = output(siemflow(dir.path()).arg("run").arg(&pipeline));
     assert_eq!(again.status.code(), Some(0), "{}", describe(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("pipeline finished after"),
+        "{}",
+        describe(&again)
+    );
     assert_eq!(
         lines(&out.join("events.jsonl")).len(),
         expected,

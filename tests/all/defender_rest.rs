@@ -99,11 +99,12 @@ fn start_with(dir: &Path, extra: &[&str]) -> Child {
         .unwrap()
 }
 
-/// Stops a run with SIGTERM and checks it drained cleanly.
-fn stop(child: Child) {
+/// Stops a run with SIGTERM, checks it drained cleanly; its log.
+fn stop(child: Child) -> String {
     assert_eq!(send_signal(child.id(), libc::SIGTERM), 0);
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// What an exited child wrote to standard error.
@@ -414,7 +415,19 @@ fn a_restart_resumes_from_the_stored_high_water_mark() {
     let mut child = start(dir.path());
     let mut expected = changes(&server, Kind::MdeAlerts, id, time);
     wait_for(&out, &expected, id, time, limit, &mut child);
-    stop(child);
+    let log = stop(child);
+    // Each poll and the run's end say what they moved.
+    assert!(
+        log.lines().any(|line| line.contains("poll done in")
+            && line.contains("300 item(s), 300 new change(s) delivered")),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|line| line.contains("pipeline stopped after")
+                && line.contains("; 0 dead-lettered")),
+        "{log}"
+    );
     let checkpoint: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("data/checkpoints/contoso/rest.json")).unwrap(),
     )
@@ -833,7 +846,16 @@ sinks:
         &mde_decision.to_string(),
     );
     assert_eq!((status, body.as_str()), (200, r#"{"accepted":1}"#));
-    stop(child);
+    let log = stop(child);
+    assert!(
+        log.lines()
+            .any(|line| line.contains("write-back: updated") && line.contains(alert_id.as_str())),
+        "each write-back is logged: {log}"
+    );
+    assert!(
+        !log.contains("benign: admin script"),
+        "comments are not logged: {log}"
+    );
 
     let requests = server.requests();
     let patches: Vec<_> = requests

@@ -19,6 +19,7 @@
 
 pub mod slot;
 pub mod status;
+pub mod summary;
 pub mod triggers;
 
 use std::collections::{BTreeMap, HashMap};

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::status::{State, Statuses};
+use super::summary;
 
 /// First wait before a failed pipeline is started again; it doubles up to [`MAX_RESTART_DELAY`].
 const FIRST_RESTART_DELAY: Duration = Duration::from_secs(1);
@@ -126,6 +127,12 @@ async fn supervise(
                 statuses.set(&id, &file, State::Running, None);
                 let began = Instant::now();
                 let result = running.wait().await;
+                let ended = match (&result, stop.is_cancelled()) {
+                    (_, true) => "stopped",
+                    (Ok(()), false) => "finished",
+                    (Err(_), false) => "failed",
+                };
+                summary::log(&options.telemetry, &id, ended, began.elapsed());
                 if began.elapsed() >= HEALTHY_RUN {
                     backoff.reset();
                 }

@@ -4,7 +4,7 @@
 //! It reads what any Prometheus scraper reads, so it works against a remote instance too and
 //! needs nothing but `--metrics-addr` on the instance.
 
-mod scrape;
+pub(crate) mod scrape;
 mod view;
 
 use std::process::ExitCode;

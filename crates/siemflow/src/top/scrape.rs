@@ -37,6 +37,8 @@ pub struct Component {
     pub checkpoint_age: Option<f64>,
     /// Whether it reports lasting trouble (`siemflow_component_degraded`).
     pub degraded: bool,
+    /// Events dropped on purpose so far, per reason (`duplicate`, `filtered`, ...).
+    pub discarded: BTreeMap<String, f64>,
 }
 
 /// Every component's figures, and each pipeline's state, at one moment.
@@ -106,6 +108,10 @@ impl Reading {
                 "source_high_water_mark_age_seconds" => add(&mut component.high_water_mark_age),
                 "source_checkpoint_age_seconds" => add(&mut component.checkpoint_age),
                 "component_degraded" => component.degraded |= value > 0.0,
+                "component_discarded_events" => {
+                    let reason = sample.labels.get("reason").unwrap_or("other");
+                    *component.discarded.entry(reason.to_string()).or_default() += value;
+                }
                 _ => {}
             }
         }

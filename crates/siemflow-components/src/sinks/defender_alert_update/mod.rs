@@ -162,8 +162,15 @@ impl Writer {
             Dialect::Mde => None,
         };
         if changes.is_empty() && comment.is_none() {
+            tracing::info!(alert = %triage.id, "write-back: the alert already says so, nothing sent");
             return Ok(Written::Unchanged);
         }
+        let fields: Vec<&str> = changes.keys().map(String::as_str).collect();
+        let what = match (fields.is_empty(), comment.is_some()) {
+            (false, true) => format!("{} and a comment", fields.join(", ")),
+            (false, false) => fields.join(", "),
+            (true, _) => "a comment".to_string(),
+        };
         if !changes.is_empty() {
             self.client
                 .call(Method::PATCH, &url, Some(&Value::Object(changes)), call)
@@ -188,6 +195,7 @@ impl Writer {
                 .await
                 .map_err(|error| self.failure(triage, error))?;
         }
+        tracing::info!(alert = %triage.id, "write-back: updated {what}");
         Ok(Written::Changed)
     }
 

@@ -133,6 +133,8 @@ impl Poller<'_> {
             SystemTime::now(),
             self.settings.page_size,
         );
+        let began = std::time::Instant::now();
+        let (mut pages, mut items, mut changes) = (0usize, 0usize, 0usize);
         let mut seen = Seen::default();
         let mut gathering = Gathering::default();
         let mut sent: Vec<Sent<Change>> = Vec::new();
@@ -146,6 +148,8 @@ impl Poller<'_> {
                     break;
                 }
             };
+            pages += 1;
+            items += page.entries.len();
             self.component
                 .metrics
                 .received(page.entries.len(), page.bytes);
@@ -175,6 +179,7 @@ impl Poller<'_> {
                         break;
                     }
                 };
+                changes += 1;
                 self.push(item, body, &mut gathering);
                 if gathering.len() >= self.settings.batch_size {
                     sent.push(self.send(out, std::mem::take(&mut gathering)).await?);
@@ -203,6 +208,16 @@ impl Poller<'_> {
                 if let Some(latest) = seen.latest {
                     state.advance(latest, self.settings.overlap);
                 }
+                tracing::info!(
+                    pipeline = %self.component.pipeline,
+                    component = %self.component.id,
+                    pages,
+                    items,
+                    changes,
+                    "poll done in {:.1} s: {pages} page(s), {items} item(s), {changes} new \
+                     change(s) delivered",
+                    began.elapsed().as_secs_f64()
+                );
                 Ok(())
             }
             None => Err(Cut::Failed("some changes were not delivered".into())),
