@@ -67,3 +67,42 @@ async fn resumes_unchanged_files_and_rereads_replaced_or_truncated_ones() {
     run_once(d).await;
     assert!(numbers(&d.join("out.log")).is_empty());
 }
+
+/// A path that matches nothing fails a finite run (it would end as if it had read
+/// everything), unless `allow_missing` says it is expected; a followed path only warns.
+#[test]
+fn a_path_matching_nothing_fails_a_finite_run_unless_allowed() {
+    use crate::support::{describe, output, siemflow};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |source: &str| {
+        write(
+            &d.join("p.yaml"),
+            format!(
+                "id: files\nsources:\n  in: {{ type: file, path: \"nowhere/*.json\"{source} }}\nsinks:\n  out: {{ type: file, inputs: [in], path: out.log }}\n"
+            ),
+        );
+        output(
+            siemflow(d)
+                .args(["run", "p.yaml", "--drain-timeout", "1s"])
+                .env("SIEMFLOW_LOG", "info"),
+        )
+    };
+    let failed = run("");
+    assert_eq!(failed.status.code(), Some(1), "{}", describe(&failed));
+    let log = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        log.contains("source `in`")
+            && log.contains("no file matches `nowhere/*.json`")
+            && log.contains(&d.display().to_string())
+            && log.contains("allow_missing: true"),
+        "{log}"
+    );
+    let allowed = run(", allow_missing: true");
+    assert_eq!(allowed.status.code(), Some(0), "{}", describe(&allowed));
+    assert!(
+        String::from_utf8_lossy(&allowed.stderr).contains("no file matches `nowhere/*.json`"),
+        "{}",
+        describe(&allowed)
+    );
+}

@@ -54,6 +54,10 @@ pub struct FileSourceConfig {
     /// How often acknowledged offsets are written to disk (default `100ms`; always at the end).
     #[serde(default = "default_commit_interval", with = "duration")]
     pub commit_interval: Duration,
+    /// Accept a `path` that matches no file at start with `follow: false` (default `false`:
+    /// the pipeline fails, since it would read nothing and end as if it had done its work).
+    #[serde(default)]
+    pub allow_missing: bool,
 }
 
 fn default_poll_interval() -> Duration {
@@ -72,6 +76,7 @@ impl SourceConfig for FileSourceConfig {
     }
 
     fn build(&self, cx: SourceContext) -> Result<ComponentTask, ComponentError> {
+        self.check_something_matches(&cx.component)?;
         let checkpoint_path = cx.component.checkpoint_path();
         let mut saved: Checkpoints = checkpoint::load(&checkpoint_path)
             .map_err(|error| ComponentError::io("cannot read the file source checkpoint", error))?
@@ -102,6 +107,35 @@ impl SourceConfig for FileSourceConfig {
             )
             .await
         }))
+    }
+}
+
+impl FileSourceConfig {
+    /// A path that matches no file at start is a mistake more often than not (a relative path
+    /// run from another directory): with `follow` it is said, without it the pipeline fails
+    /// unless `allow_missing` says it is expected.
+    fn check_something_matches(&self, component: &ComponentContext) -> Result<(), ComponentError> {
+        let matches = glob::glob(&self.path)
+            .map(|paths| paths.flatten().any(|path| path.is_file()))
+            .unwrap_or(false);
+        if matches {
+            return Ok(());
+        }
+        let base = std::env::current_dir()
+            .map(|dir| dir.display().to_string())
+            .unwrap_or_else(|_| "the working directory".into());
+        let missing = format!("no file matches `{}` (relative to {base})", self.path);
+        if self.follow || self.allow_missing {
+            tracing::warn!(
+                pipeline = %component.pipeline,
+                component = %component.id,
+                "{missing}: reading what appears"
+            );
+            return Ok(());
+        }
+        Err(ComponentError::Config(format!(
+            "{missing}; set `allow_missing: true` if that is expected"
+        )))
     }
 }
 
