@@ -342,3 +342,60 @@ echo "${COMPREPLY[@]}""#,
         String::from_utf8_lossy(&completed.stderr)
     );
 }
+
+#[test]
+fn the_version_names_the_commit_it_was_built_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let result = output(siemflow(dir.path()).arg("--version"));
+    assert_eq!(result.status.code(), Some(0), "{}", describe(&result));
+    let version = String::from_utf8_lossy(&result.stdout).trim().to_string();
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    let expected = match String::from_utf8_lossy(&head.stdout).trim() {
+        "" => "unknown".to_string(),
+        commit => commit.to_string(),
+    };
+    assert_eq!(
+        version,
+        format!("siemflow {} (commit {expected})", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn the_shipped_systemd_unit_is_the_documented_one_and_systemd_accepts_it() {
+    let unit = std::fs::read_to_string(repo_root().join("packaging/siemflow.service")).unwrap();
+    let docs = std::fs::read_to_string(repo_root().join("docs/operations.md")).unwrap();
+    assert!(
+        docs.contains(&format!("```ini\n{unit}```")),
+        "docs/operations.md shows packaging/siemflow.service as it is"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let verify = |text: &str| {
+        let path = dir.path().join("siemflow.service");
+        std::fs::write(&path, text).unwrap();
+        let result = std::process::Command::new("systemd-analyze")
+            .arg("verify")
+            .arg(&path)
+            .output()
+            .expect("systemd-analyze (systemd) checks the unit");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&result.stdout),
+            String::from_utf8_lossy(&result.stderr)
+        )
+    };
+    // The binary path is this build's, so that verify can check it is executable.
+    let local = unit.replace("/usr/local/bin/siemflow", env!("CARGO_BIN_EXE_siemflow"));
+    assert_eq!(
+        verify(&local).trim(),
+        "",
+        "systemd-analyze verify complains"
+    );
+    assert!(
+        verify(&local.replace("KillSignal=", "KillSignalz=")).contains("Unknown key"),
+        "systemd-analyze verify reports mistakes here"
+    );
+}

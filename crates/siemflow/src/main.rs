@@ -22,7 +22,7 @@ use output::{LogFormat, init_logging};
 
 /// Moves Microsoft Defender security data into SIEMs.
 #[derive(Debug, Parser)]
-#[command(name = "siemflow", version, about, propagate_version = true)]
+#[command(name = "siemflow", version = env!("SIEMFLOW_VERSION"), about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
