@@ -1,6 +1,6 @@
 //! `siemflow validate`: every error, positioned, all at once; golden files in tests/validate.
 
-use crate::support::{describe, output, repo_root, siemflow};
+use crate::support::{describe, guest, output, repo_root, siemflow};
 
 fn check_golden(name: &str) {
     let dir = repo_root().join("tests/validate");
@@ -88,4 +88,60 @@ fn credentials_written_once_in_an_x_block_are_merged_into_each_component() {
     );
     assert!(stderr.contains("merged.yaml:6:"), "{stderr}");
     assert!(stderr.contains("merged.yaml:9:"), "{stderr}");
+}
+
+/// Every complete pipeline (a YAML block with an `id:` and no `...`) in the README and docs
+/// validates, with the environment variables it names set.
+#[test]
+fn the_complete_pipelines_in_the_docs_are_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for doc in [
+        "README.md",
+        "docs/pipelines.md",
+        "docs/operations.md",
+        "docs/plugins.md",
+    ] {
+        let text = std::fs::read_to_string(repo_root().join(doc)).unwrap();
+        for (index, block) in text.split("```yaml\n").skip(1).enumerate() {
+            let block = block.split("```").next().unwrap_or_default();
+            // A schematic (`sources: { ... }`) is not a pipeline.
+            if !block.lines().any(|line| line.starts_with("id:")) || block.contains("...") {
+                continue;
+            }
+            let work = dir.path().join(format!("example-{checked}"));
+            std::fs::create_dir_all(&work).unwrap();
+            // A plugin the example builds first (`plugin new`) is stood in for by a built-in
+            // one that takes the same common options.
+            for path in block.lines().filter_map(|line| {
+                let value = line.trim().strip_prefix("plugin:")?.trim();
+                let value = value.split_whitespace().next()?;
+                value.ends_with(".wasm").then_some(value)
+            }) {
+                let target = work.join(path);
+                std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+                std::fs::copy(guest("defender_leef"), &target).unwrap();
+            }
+            let file = work.join("example.yaml");
+            std::fs::write(&file, block).unwrap();
+            let mut command = siemflow(&work);
+            command.arg("validate").arg(&file);
+            for name in block.split("${").skip(1).filter_map(|rest| {
+                let name = rest.split(['}', ':']).next()?;
+                (!name.is_empty() && name != "file").then_some(name)
+            }) {
+                command.env(name, "example-value");
+            }
+            let result = output(&mut command);
+            assert_eq!(
+                result.status.code(),
+                Some(0),
+                "{doc}, YAML block {}:\n{block}\n{}",
+                index + 1,
+                describe(&result)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "complete examples checked: {checked}");
 }
