@@ -34,5 +34,6 @@ mod splunk_hec;
 mod support;
 mod syslog;
 mod syslog_ng;
+mod tap;
 mod test_components;
 mod validate;

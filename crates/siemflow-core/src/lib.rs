@@ -29,6 +29,7 @@ pub mod dead_letter;
 pub mod event;
 pub mod registry;
 pub mod secret;
+pub mod tap;
 pub mod telemetry;
 pub mod topology;
 pub mod unit_test;

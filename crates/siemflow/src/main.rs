@@ -9,6 +9,7 @@ mod output;
 mod plugin;
 mod run;
 mod supervisor;
+mod tap;
 mod test;
 mod top;
 
@@ -45,6 +46,9 @@ enum Command {
     /// Watch a running instance: per pipeline and component, rates, errors, buffers and lag,
     /// read from its `--metrics-addr`.
     Top(top::TopArgs),
+    /// Print the live events leaving a component (or a pipeline's sources) of a running
+    /// instance, as JSON lines, from its `--metrics-addr`.
+    Tap(tap::TapArgs),
     /// Print a shell completion script: `siemflow completions bash > /etc/bash_completion.d/siemflow`.
     Completions(CompletionsArgs),
     /// Inspect the built-in Defender mappings: what they do with your records.
@@ -73,7 +77,8 @@ struct RunArgs {
     /// Where checkpoints, dead letters and locks are kept.
     #[arg(long, default_value = "./data", value_name = "DIR")]
     data_dir: PathBuf,
-    /// Serve Prometheus metrics on `/metrics` and liveness on `/health`, e.g. `127.0.0.1:9598`.
+    /// Serve Prometheus metrics on `/metrics`, liveness on `/health` and live events on `/tap`
+    /// (for `siemflow tap`), e.g. `127.0.0.1:9598`.
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<std::net::SocketAddr>,
     /// How long a graceful stop may take before remaining work is abandoned (not acknowledged).
@@ -115,6 +120,7 @@ fn main() -> ExitCode {
         },
         Command::Plugin(command) => plugin::run(command),
         Command::Top(args) => top::run(&args),
+        Command::Tap(args) => tap::run(&args),
         Command::Mappings(command) => mappings::run(command),
         Command::Completions(args) => {
             clap_complete::generate(

@@ -1,4 +1,5 @@
-//! `--metrics-addr`: Prometheus `/metrics`, per-pipeline `/health` and `/ready`.
+//! `--metrics-addr`: Prometheus `/metrics`, per-pipeline `/health` and `/ready`, and `/tap`
+//! (live events, [`crate::tap`]).
 
 use std::net::SocketAddr;
 
@@ -22,6 +23,7 @@ pub async fn start(
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
     let for_ready = statuses.clone();
+    let for_tap = telemetry.clone();
     let app = Router::new()
         .route(
             "/metrics",
@@ -51,6 +53,13 @@ pub async fn start(
                     let body = serde_json::to_string_pretty(&health).unwrap_or_default();
                     (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
                 }
+            }),
+        )
+        .route(
+            "/tap",
+            get(move |uri: axum::http::Uri| {
+                let telemetry = for_tap.clone();
+                async move { crate::tap::endpoint(&telemetry, &uri) }
             }),
         )
         .route(

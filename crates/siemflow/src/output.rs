@@ -55,3 +55,27 @@ impl Drop for RedactedLine {
         let _ = std::io::stderr().write_all(redact(&text).as_bytes());
     }
 }
+
+/// Runs the future of a client command (`top`, `tap`) on a small runtime: exit 0, or exit 1
+/// after printing `error: ...`.
+pub fn run_client(
+    future: impl std::future::Future<Output = Result<(), String>>,
+) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start a runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(future) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -71,6 +71,7 @@ pub struct Telemetry {
     degradations: Degradations,
     degraded: Family<ComponentLabels, Degraded, DegradedConstructor>,
     degraded_after: Arc<AtomicU64>,
+    taps: crate::tap::Taps,
 }
 
 /// `--degraded-after` when not given: 30 s.
@@ -221,7 +222,13 @@ impl Telemetry {
             degradations: Degradations::default(),
             degraded,
             degraded_after,
+            taps: crate::tap::Taps::default(),
         }
+    }
+
+    /// The live event viewers of this process (`siemflow tap`).
+    pub fn taps(&self) -> &crate::tap::Taps {
+        &self.taps
     }
 
     /// How long a sink may fail to deliver before it counts as degraded (`--degraded-after`).

@@ -1,6 +1,7 @@
 //! Sending one output to every component that lists it in `inputs`.
 
 use crate::event::{EventBatch, EventStatus, resolve_batch};
+use crate::tap::TapPoint;
 
 use super::buffer::{BufferSender, Closed};
 
@@ -13,12 +14,19 @@ use super::buffer::{BufferSender, Closed};
 #[derive(Debug, Clone, Default)]
 pub struct Fanout {
     targets: Vec<BufferSender>,
+    tap: Option<TapPoint>,
 }
 
 impl Fanout {
     /// A fan-out to these consumers.
     pub fn new(targets: Vec<BufferSender>) -> Self {
-        Self { targets }
+        Self { targets, tap: None }
+    }
+
+    /// The same, its batches also shown to the port's viewers (`siemflow tap`).
+    pub fn tapped(mut self, tap: TapPoint) -> Self {
+        self.tap = Some(tap);
+        self
     }
 
     /// Whether any consumer is attached.
@@ -30,6 +38,9 @@ impl Fanout {
     pub async fn send(&mut self, batch: EventBatch) -> Result<(), Closed> {
         if batch.is_empty() {
             return Ok(());
+        }
+        if let Some(tap) = &self.tap {
+            tap.observe(&batch);
         }
         if self.targets.is_empty() {
             resolve_batch(batch, EventStatus::Dropped);

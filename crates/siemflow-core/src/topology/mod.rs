@@ -93,6 +93,9 @@ type Port = (Arc<str>, Option<Arc<str>>);
 
 /// Buffers and port consumers for the components selected by a filter.
 pub(crate) struct Wiring {
+    pipeline: Arc<str>,
+    taps: crate::tap::Taps,
+    sources: std::collections::HashSet<Arc<str>>,
     pub(crate) senders: HashMap<Arc<str>, BufferSender>,
     pub(crate) receivers: HashMap<Arc<str>, BufferReceiver>,
     pub(crate) ports: HashMap<Port, Vec<BufferSender>>,
@@ -106,6 +109,14 @@ impl Wiring {
         include: impl Fn(ComponentKind) -> bool,
     ) -> Self {
         let mut wiring = Wiring {
+            pipeline: pipeline.id().clone(),
+            taps: telemetry.taps().clone(),
+            sources: pipeline
+                .components
+                .iter()
+                .filter(|component| component.decl.kind == ComponentKind::Source)
+                .map(|component| component.decl.id.clone())
+                .collect(),
             senders: HashMap::new(),
             receivers: HashMap::new(),
             ports: HashMap::new(),
@@ -148,6 +159,12 @@ impl Wiring {
                 .cloned()
                 .unwrap_or_default(),
         )
+        .tapped(self.taps.point(
+            self.pipeline.clone(),
+            component.clone(),
+            output.cloned(),
+            self.sources.contains(component),
+        ))
     }
 }
 

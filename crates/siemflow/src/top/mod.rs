@@ -31,23 +31,7 @@ pub struct TopArgs {
 
 /// Runs `siemflow top`: exit code 1 when the endpoint cannot be read.
 pub fn run(args: &TopArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start a runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(watch(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::output::run_client(watch(args))
 }
 
 async fn watch(args: &TopArgs) -> Result<(), String> {
