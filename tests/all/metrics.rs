@@ -197,6 +197,13 @@ fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves(
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let mut input = numbered_lines(0..100, 64);
+    // Two process records, each with a column Microsoft's schema does not list (yet).
+    for n in 0..2 {
+        input.extend_from_slice(
+            format!("{{\"category\":\"AdvancedHunting-DeviceProcessEvents\",\"properties\":{{\"Timestamp\":\"2026-11-24T08:00:00Z\",\"DeviceName\":\"wks-{n}\",\"ActionType\":\"ProcessCreated\",\"FutureColumn2027\":{n}}}}}\n")
+                .as_bytes(),
+        );
+    }
     input.extend_from_slice(b"{not json\n");
     write(&root.join("in.json"), &input);
     let emulator = EventHubsEmulator::start(&[HubSpec::new("defender", 2)], 0);
@@ -212,7 +219,7 @@ fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves(
 
     let service = Service::start(root, "tenants");
     until("contoso delivered", || {
-        lines(&root.join("out.txt")).len() == 100
+        lines(&root.join("out.txt")).len() == 102
     });
     until("fabrikam restarted", || {
         service.get("/health").contains("\"restarts\": 1")
@@ -271,18 +278,22 @@ fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves(
         );
         found[0].value
     };
-    assert_eq!(value("siemflow_component_received_events", &source), 100.0);
+    assert_eq!(value("siemflow_component_received_events", &source), 102.0);
     assert!(value("siemflow_component_received_bytes", &source) >= input.len() as f64);
-    assert_eq!(value("siemflow_component_sent_events", &source), 100.0);
-    assert_eq!(value("siemflow_component_sent_events", &sink), 100.0);
+    assert_eq!(value("siemflow_component_sent_events", &source), 102.0);
+    assert_eq!(value("siemflow_component_sent_events", &sink), 102.0);
     assert!(value("siemflow_component_sent_bytes", &sink) > 100.0 * 64.0);
-    assert_eq!(value("siemflow_component_received_events", &plugin), 100.0);
+    assert_eq!(value("siemflow_component_received_events", &plugin), 102.0);
     assert!(value("siemflow_transform_processing_seconds", &plugin) > 0.0);
     assert_eq!(value("siemflow_component_unmapped_events", &plugin), 100.0);
     // Records of a shape the mapping does not know are counted by table (here the generic one).
     let mut unknown_table = plugin.to_vec();
     unknown_table.push(("table", "Unknown"));
     assert_eq!(value("siemflow_mapping_unknown", &unknown_table), 100.0);
+    // Values in columns a known table's schema does not list are counted by the plugin (host.count).
+    let mut new_columns = plugin.to_vec();
+    new_columns.extend([("name", "unknown-column"), ("key", "DeviceProcessEvents")]);
+    assert_eq!(value("siemflow_plugin_counter", &new_columns), 2.0);
     let mut malformed = source.to_vec();
     malformed.push(("reason", "malformed JSON"));
     assert_eq!(value("siemflow_dead_letter_events", &malformed), 1.0);
@@ -431,7 +442,7 @@ fn every_documented_metric_parses_with_its_labels_and_a_removed_pipeline_leaves(
     );
     assert_eq!(
         find(&after, "siemflow_component_sent_events", &sink)[0].value,
-        100.0,
+        102.0,
         "the other pipeline's series stay"
     );
     // Woodgrove's SIEM never came back: its events are not delivered, and the exit says so.

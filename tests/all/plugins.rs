@@ -212,3 +212,31 @@ fn a_plugin_cannot_read_files_or_the_environment() {
     assert!(report.ends_with("vars: 0"), "{report}");
     assert!(!report.contains("top secret") && !report.contains("should-not-leak"));
 }
+
+/// A plugin built against ABI 0.1.0 (before `host.count`) still loads and runs, its log line
+/// tagged with the pipeline and component.
+#[test]
+fn a_plugin_built_against_abi_0_1_0_still_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("legacy.json"), numbered_lines(0..50, 40));
+    write(
+        &dir.path().join("p.yaml"),
+        wasm_pipeline(
+            "legacy",
+            "legacy_v0_1",
+            "{}",
+            "{ memory: 32MiB, time_per_batch: 1s }",
+            10,
+        ),
+    );
+    let run = output(siemflow(dir.path()).args(["run", "p.yaml"]));
+    assert_eq!(run.status.code(), Some(0), "{}", describe(&run));
+    let out = lines(&dir.path().join("legacy.out"));
+    assert_eq!(out.len(), 50, "{}", describe(&run));
+    assert!(out[0].starts_with("{\"n\":0,"), "{}", out[0]);
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("legacy plugin: 10 event(s)"),
+        "{}",
+        describe(&run)
+    );
+}

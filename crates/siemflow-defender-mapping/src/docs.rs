@@ -68,7 +68,8 @@ each Defender event type. It is generated from the mapping table the plugins are
   `siemflow_component_unmapped_events_total` and `siemflow_mapping_unknown_total{table}`, with
   a warning the first time each is seen; so is an unknown event type of a known table. A
   column a table's documented schema does not list goes to the catch-all, with a warning the
-  first time. `siemflow mappings coverage FILE...` shows, per table, column and format, what
+  first time, and its values are counted in
+  `siemflow_plugin_counter_total{name=\"unknown-column\", key=TABLE}`. `siemflow mappings coverage FILE...` shows, per table, column and format, what
   becomes of your records' columns (see Mapping drift in docs/operations.md).
 ";
 

@@ -2,14 +2,19 @@
 //! the mapping table does not list, and columns a table's documented schema
 //! ([`crate::catalog::schema`]) does not list. Neither is lost (the first is mapped generically,
 //! the second goes to each format's catch-all); both are reported here, with a warning the first
-//! time each is seen, and `siemflow mappings coverage` counts them over a file of records.
+//! time each is seen, counted (the values of unknown columns per table, [`UNKNOWN_COLUMN`]), and
+//! `siemflow mappings coverage` counts them over a file of records.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use siemflow_plugin_sdk::log;
+use siemflow_plugin_sdk::{log, metrics};
 
 use crate::catalog::schema;
 use crate::subject::Subject;
+
+/// The plugin counter of values in columns a table's schema does not list, keyed by table:
+/// `siemflow_plugin_counter_total{name="unknown-column", key="DeviceProcessEvents"}`.
+pub const UNKNOWN_COLUMN: &str = "unknown-column";
 
 /// At most this many distinct types and columns are remembered (and warned about) per plugin
 /// instance, so that a stream of random names cannot grow memory without bound.
@@ -38,7 +43,11 @@ impl Drift {
             self.types.insert(subject.event_id.clone());
         }
         let table = subject.table.name;
-        for column in self.known.unknown_in(subject) {
+        let unknown = self.known.unknown_in(subject);
+        if !unknown.is_empty() {
+            metrics::count(UNKNOWN_COLUMN, table, unknown.len() as u64);
+        }
+        for column in unknown {
             if self.columns.len() >= REMEMBERED {
                 break;
             }

@@ -55,8 +55,9 @@ pub mod cef;
 mod event;
 pub mod leef;
 pub mod log;
-pub mod record;
 #[doc(hidden)]
+pub mod metrics;
+pub mod record;
 pub mod runtime;
 pub mod testing;
 pub mod timestamp;

@@ -14,6 +14,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use crate::bindings::Transform;
 use crate::bindings::siemflow::plugin::host::{self, Level};
 use crate::bindings::siemflow::plugin::types::{self, Event, Outcome};
+use crate::bindings_v0_1::siemflow::plugin as v0_1;
 use crate::engine::ticks_for;
 use crate::output::Captured;
 use crate::plugin::LoadedPlugin;
@@ -101,6 +102,35 @@ pub struct State {
     limiter: Limiter,
     tag: Arc<str>,
     logs_left: usize,
+    counts: Counts,
+}
+
+/// What a plugin counted during one call (`host.count`), by (name, key).
+#[derive(Debug, Default)]
+pub struct Counts(std::collections::HashMap<(String, String), u64>);
+
+impl Counts {
+    /// Distinct (name, key) pairs one call may report; further keys count under `other`.
+    const PAIRS_PER_CALL: usize = 200;
+
+    fn add(&mut self, name: String, key: String, value: u64) {
+        let cut = |text: String| text.chars().take(100).collect::<String>();
+        let (name, key) = (cut(name), cut(key));
+        let key = if self.0.len() < Self::PAIRS_PER_CALL
+            || self.0.contains_key(&(name.clone(), key.clone()))
+        {
+            key
+        } else {
+            "other".to_string()
+        };
+        let total = self.0.entry((name, key)).or_default();
+        *total = total.saturating_add(value);
+    }
+
+    /// The counts, emptied.
+    pub fn take(&mut self) -> impl Iterator<Item = ((String, String), u64)> {
+        std::mem::take(&mut self.0).into_iter()
+    }
 }
 
 /// Plugin log lines allowed per call; the rest are counted and summarised.
@@ -117,20 +147,53 @@ impl WasiView for State {
 
 impl types::Host for State {}
 
-impl host::Host for State {
-    fn log(&mut self, level: Level, message: String) {
+impl State {
+    fn log(&mut self, level: tracing::Level, message: &str) {
         if self.logs_left == 0 {
             return;
         }
         self.logs_left -= 1;
         let tag = &*self.tag;
         match level {
-            Level::Trace => tracing::trace!(plugin = tag, "{message}"),
-            Level::Debug => tracing::debug!(plugin = tag, "{message}"),
-            Level::Info => tracing::info!(plugin = tag, "{message}"),
-            Level::Warn => tracing::warn!(plugin = tag, "{message}"),
-            Level::Error => tracing::error!(plugin = tag, "{message}"),
+            tracing::Level::TRACE => tracing::trace!(plugin = tag, "{message}"),
+            tracing::Level::DEBUG => tracing::debug!(plugin = tag, "{message}"),
+            tracing::Level::INFO => tracing::info!(plugin = tag, "{message}"),
+            tracing::Level::WARN => tracing::warn!(plugin = tag, "{message}"),
+            tracing::Level::ERROR => tracing::error!(plugin = tag, "{message}"),
         }
+    }
+}
+
+impl host::Host for State {
+    fn log(&mut self, level: Level, message: String) {
+        let level = match level {
+            Level::Trace => tracing::Level::TRACE,
+            Level::Debug => tracing::Level::DEBUG,
+            Level::Info => tracing::Level::INFO,
+            Level::Warn => tracing::Level::WARN,
+            Level::Error => tracing::Level::ERROR,
+        };
+        State::log(self, level, &message);
+    }
+
+    fn count(&mut self, name: String, key: String, value: u64) {
+        self.counts.add(name, key, value);
+    }
+}
+
+impl v0_1::types::Host for State {}
+
+impl v0_1::host::Host for State {
+    fn log(&mut self, level: v0_1::host::Level, message: String) {
+        use v0_1::host::Level as Old;
+        let level = match level {
+            Old::Trace => tracing::Level::TRACE,
+            Old::Debug => tracing::Level::DEBUG,
+            Old::Info => tracing::Level::INFO,
+            Old::Warn => tracing::Level::WARN,
+            Old::Error => tracing::Level::ERROR,
+        };
+        State::log(self, level, &message);
     }
 }
 
@@ -187,6 +250,7 @@ impl PluginInstance {
             },
             tag: Arc::from(tag),
             logs_left: LOG_LINES_PER_CALL,
+            counts: Counts::default(),
         };
         let mut store = Store::new(plugin.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
@@ -213,6 +277,11 @@ impl PluginInstance {
                 plugin.name
             )),
         }
+    }
+
+    /// What the plugin counted (`host.count`) since this was last called.
+    pub fn take_counts(&mut self) -> impl Iterator<Item = ((String, String), u64)> {
+        self.store.data_mut().counts.take()
     }
 
     /// Maps a batch: exactly one outcome per event, or a failure for the whole batch.

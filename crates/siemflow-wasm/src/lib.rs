@@ -21,10 +21,19 @@ mod output;
 pub mod plugin;
 pub mod transform;
 
-/// The generated host bindings of the `transform` world.
+/// The generated host bindings of the `transform` world, in the current ABI version.
 mod bindings {
     wasmtime::component::bindgen!({
         path: "../../wit",
+        world: "transform",
+    });
+}
+
+/// The host side of ABI 0.1.0 (`wit/v0.1.0`), linked too so that plugins built against it still
+/// load. Its exports have the same shapes as the current version's, which calls them.
+mod bindings_v0_1 {
+    wasmtime::component::bindgen!({
+        path: "../../wit/v0.1.0",
         world: "transform",
     });
 }

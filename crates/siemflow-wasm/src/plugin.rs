@@ -83,6 +83,10 @@ fn compile(reference: &str, bytes: &[u8]) -> Result<LoadedPlugin, String> {
         .map_err(|error| format!("cannot link WASI: {error:#}"))?;
     Transform::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
         .map_err(|error| format!("cannot link the host interface: {error:#}"))?;
+    crate::bindings_v0_1::Transform::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| {
+        state
+    })
+    .map_err(|error| format!("cannot link the host interface 0.1.0: {error:#}"))?;
     let instance_pre = linker.instantiate_pre(&component).map_err(|error| {
         format!("plugin `{reference}` needs imports siemflow does not offer: {error:#}")
     })?;

@@ -109,7 +109,8 @@ impl TransformConfig for WasmTransformConfig {
             instance: Some(instance),
             metrics: cx.metrics.clone(),
             dead_letters: cx.dead_letters.clone(),
-            unknown_tables: UnknownTables::default(),
+            unknown_tables: BoundedLabels::default(),
+            counter_keys: BoundedLabels::default(),
         }))
     }
 }
@@ -122,7 +123,8 @@ struct WasmTransform {
     instance: Option<PluginInstance>,
     metrics: ComponentMetrics,
     dead_letters: DeadLetters,
-    unknown_tables: UnknownTables,
+    unknown_tables: BoundedLabels,
+    counter_keys: BoundedLabels,
 }
 
 impl WasmTransform {
@@ -155,9 +157,18 @@ impl Transform for WasmTransform {
     fn transform(&mut self, batch: EventBatch, output: &mut TransformOutput) {
         let inputs: Vec<abi::Event> = batch.iter().map(to_abi).collect();
         let result = match self.instance() {
-            Ok(instance) => instance
-                .process(&inputs)
-                .map_err(|failure| failure.to_string()),
+            Ok(instance) => {
+                let result = instance
+                    .process(&inputs)
+                    .map_err(|failure| failure.to_string());
+                let counts: Vec<_> = instance.take_counts().collect();
+                for ((name, key), value) in counts {
+                    let pair = self.counter_keys.label(&format!("{name}/{key}"));
+                    let key = if pair == "other" { "other" } else { &key };
+                    self.metrics.plugin_count(&name, key, value);
+                }
+                result
+            }
             Err(error) => Err(format!("plugin unavailable: {error}")),
         };
         drop(inputs);
@@ -185,7 +196,7 @@ impl Transform for WasmTransform {
                     for produced in &outputs {
                         if produced.route.as_deref() == Some(UNMAPPED_ROUTE) {
                             unmapped += 1;
-                            let table = self.unknown_tables.label(produced);
+                            let table = self.unknown_tables.label(unmapped_table(produced));
                             self.metrics.unknown_mapping(&table, 1);
                         }
                     }
@@ -204,40 +215,39 @@ impl Transform for WasmTransform {
     }
 }
 
-/// The `table` labels of `siemflow_mapping_unknown_total` a transform has used: the table part
-/// of an unmapped output's SIEM event id (`DeviceTvmSoftwareInventory`, `DeviceEvents` of
-/// `DeviceEvents:NewActionType`), at most [`UnknownTables::LIMIT`] of them, then `other`, so
-/// that a stream of random names cannot grow the metrics without bound.
+/// Label values a transform has used for one metric, at most [`BoundedLabels::LIMIT`] of them,
+/// then `other`, so that a stream of random names cannot grow the metrics without bound: the
+/// `table` of `siemflow_mapping_unknown_total`, the `key` of `siemflow_plugin_counter_total`.
 #[derive(Debug, Default)]
-pub struct UnknownTables(std::collections::HashSet<String>);
+pub struct BoundedLabels(std::collections::HashSet<String>);
 
-impl UnknownTables {
-    /// Distinct labels kept per transform.
+impl BoundedLabels {
+    /// Distinct values kept per transform.
     pub const LIMIT: usize = 200;
 
-    /// The label for an unmapped output.
-    pub fn label(&mut self, produced: &abi::Output) -> String {
-        let id = produced
-            .siem_event_id
-            .as_deref()
-            .or(produced.event_type.as_deref())
-            .unwrap_or("unknown");
-        let table: String = id
-            .split(':')
-            .next()
-            .unwrap_or(id)
-            .chars()
-            .take(100)
-            .collect();
-        if self.0.contains(&table) {
-            return table;
+    /// The label for a value (cut to 100 characters).
+    pub fn label(&mut self, value: &str) -> String {
+        let value: String = value.chars().take(100).collect();
+        if self.0.contains(&value) {
+            return value;
         }
         if self.0.len() >= Self::LIMIT {
             return "other".to_string();
         }
-        self.0.insert(table.clone());
-        table
+        self.0.insert(value.clone());
+        value
     }
+}
+
+/// The table an unmapped output is of: the table part of its SIEM event id
+/// (`DeviceTvmSoftwareInventory`, `DeviceEvents` of `DeviceEvents:NewActionType`).
+fn unmapped_table(produced: &abi::Output) -> &str {
+    let id = produced
+        .siem_event_id
+        .as_deref()
+        .or(produced.event_type.as_deref())
+        .unwrap_or("unknown");
+    id.split(':').next().unwrap_or(id)
 }
 
 /// The route a plugin gives outputs it has no mapping for (the SDK's `Output::unmapped`):

@@ -41,6 +41,15 @@ pub(crate) struct TableLabels {
     pub(crate) table: String,
 }
 
+/// A component's labels and a plugin counter's name and key (`host.count`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct PluginCounterLabels {
+    #[prometheus(flatten)]
+    pub(crate) component: ComponentLabels,
+    pub(crate) name: String,
+    pub(crate) key: String,
+}
+
 /// A component's labels and the partition of its input they describe.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct PartitionLabels {
@@ -169,6 +178,23 @@ impl ComponentMetrics {
                 &labels,
             )
             .inc_by(events as u64);
+    }
+
+    /// A `wasm` transform's plugin counted `value` under its counter `name` for `key`.
+    pub fn plugin_count(&self, name: &str, key: &str, value: u64) {
+        let labels = PluginCounterLabels {
+            component: (*self.labels).clone(),
+            name: name.to_string(),
+            key: key.to_string(),
+        };
+        self.telemetry
+            .series
+            .get(
+                &self.labels.pipeline,
+                &self.telemetry.families.plugin_counter,
+                &labels,
+            )
+            .inc_by(value);
     }
 
     /// Events were dropped on purpose.

@@ -28,7 +28,7 @@ pub use degradation::Degradation;
 pub use pipeline::PipelineMetrics;
 pub use unacked::Unacked;
 
-use component::{PartitionLabels, ReasonLabels, TableLabels};
+use component::{PartitionLabels, PluginCounterLabels, ReasonLabels, TableLabels};
 use degradation::{Degradations, Degraded, DegradedConstructor};
 use pipeline::{PipelineLabels, ReloadLabels, StateLabels};
 use series::Series;
@@ -42,6 +42,7 @@ struct Families {
     sent_bytes: Family<ComponentLabels, Counter>,
     unmapped_events: Family<ComponentLabels, Counter>,
     mapping_unknown: Family<TableLabels, Counter>,
+    plugin_counter: Family<PluginCounterLabels, Counter>,
     discarded_events: Family<ReasonLabels, Counter>,
     dead_letter_events: Family<ReasonLabels, Counter>,
     errors: Family<ReasonLabels, Counter>,
@@ -123,6 +124,11 @@ impl Telemetry {
             "mapping_unknown",
             "Records a transform's mapping did not know, by table: tables it does not map, or event types of a table it does not list (sent on as generic records)",
             f.mapping_unknown,
+        );
+        r.register(
+            "plugin_counter",
+            "What a transform plugin counted (host.count), by counter name and key; the built-in mappings count `unknown-column` per table",
+            f.plugin_counter,
         );
         r.register(
             "component_discarded_events",
