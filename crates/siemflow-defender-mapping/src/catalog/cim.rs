@@ -79,6 +79,17 @@ pub const CIM_DATASETS: &[CimDataset] = &[
         defaults: &[("app", CimDefault::Field("vendor_product"))],
     },
     CimDataset {
+        name: "Change.Account_Management",
+        tags: &["change", "account"],
+        needs_action: true,
+        // Defender records directory changes that happened, to user accounts.
+        defaults: &[
+            ("status", CimDefault::Text("success")),
+            ("change_type", CimDefault::Text("AAA")),
+            ("object_category", CimDefault::Text("user")),
+        ],
+    },
+    CimDataset {
         name: "Malware.Malware_Attacks",
         tags: &["malware", "attack"],
         needs_action: true,

@@ -926,7 +926,8 @@ pub const TABLES: &[Table] = &[
                 "User Account Changed",
                 Level::Low,
             )
-            .ocsf(ACCOUNT_CHANGE.activity(3, "Password Change")),
+            .ocsf(ACCOUNT_CHANGE.activity(3, "Password Change"))
+            .cim_action("updated"),
             action(
                 "Account disabled",
                 "Account disabled",
@@ -934,7 +935,8 @@ pub const TABLES: &[Table] = &[
                 "User Account Changed",
                 Level::Low,
             )
-            .ocsf(ACCOUNT_CHANGE.activity(5, "Disable")),
+            .ocsf(ACCOUNT_CHANGE.activity(5, "Disable"))
+            .cim_action("updated"),
             action(
                 "Account enabled",
                 "Account enabled",
@@ -942,7 +944,8 @@ pub const TABLES: &[Table] = &[
                 "User Account Changed",
                 Level::Low,
             )
-            .ocsf(ACCOUNT_CHANGE.activity(2, "Enable")),
+            .ocsf(ACCOUNT_CHANGE.activity(2, "Enable"))
+            .cim_action("updated"),
             action(
                 "Group Membership changed",
                 "Group membership changed",
@@ -950,7 +953,8 @@ pub const TABLES: &[Table] = &[
                 "Group Changed",
                 Level::Medium,
             )
-            .ocsf(ACCOUNT_CHANGE.activity(99, "Other")),
+            .ocsf(ACCOUNT_CHANGE.activity(99, "Other"))
+            .cim_action("updated"),
             action(
                 "*",
                 "Directory change",
@@ -959,12 +963,18 @@ pub const TABLES: &[Table] = &[
                 Level::Low,
             ),
         ],
-        fields: &[ENVELOPE, IDENTITY_ACTOR, IDENTITY, DIRECTORY_CHANGE],
+        fields: &[
+            ENVELOPE,
+            ACCOUNT_CHANGE_CIM,
+            IDENTITY_ACTOR,
+            IDENTITY,
+            DIRECTORY_CHANGE,
+        ],
         severity_columns: &[],
         time_columns: TIMESTAMP,
         ocsf: ACCOUNT_CHANGE,
         sourcetype: "ms:defender:advancedhunting:identitydirectoryevents",
-        cim_model: "Change",
+        cim_model: "Change.Account_Management",
         product: MDI,
     },
     Table {
@@ -1645,6 +1655,18 @@ const QUERY: &[Field] = &[
 ];
 
 /// IdentityDirectoryEvents' target: the account changed is OCSF's `user`.
+/// A directory change as CIM's Change.Account_Management sees it (Splunk only, before the
+/// actor's fields): `user` is the account changed, `src_user` the one who changed it, `dvc` the
+/// domain controller that recorded it, `command` the operation.
+const ACCOUNT_CHANGE_CIM: &[Field] = &[
+    from(&["TargetAccountUpn", "TargetAccountDisplayName"]).cim("user"),
+    from(&["TargetAccountUpn"]).cim("object_id"),
+    from(&["AccountUpn", "AccountName"]).cim("src_user"),
+    from(&["AccountDomain"]).cim("src_nt_domain"),
+    from(&["DestinationDeviceName"]).cim("dvc"),
+    from(&["ActionType"]).cim("command"),
+];
+
 const DIRECTORY_CHANGE: &[Field] = &[
     from(&["TargetAccountUpn"])
         .cef_custom("cs1", "TargetAccountUpn")
