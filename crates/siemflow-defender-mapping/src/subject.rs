@@ -192,8 +192,17 @@ impl<'a> Subject<'a> {
 
     /// The unmapped columns as one compact JSON object, or `None` when there are none.
     pub fn unmapped_json(&self, used: &Used) -> Option<String> {
-        self.unmapped_json_within(used, usize::MAX)
-            .map(|(json, _)| json)
+        let mut out = String::new();
+        for (name, value) in self.unmapped(used) {
+            out.push(if out.is_empty() { '{' } else { ',' });
+            out.push_str(&serde_json::Value::from(name).to_string());
+            out.push(':');
+            crate::json_tree::compact(value.raw(), &mut out);
+        }
+        (!out.is_empty()).then(|| {
+            out.push('}');
+            out
+        })
     }
 
     /// The unmapped columns as one compact JSON object of at most `max_chars` characters, for
@@ -202,6 +211,11 @@ impl<'a> Subject<'a> {
     /// catch-all stays valid JSON and says what it lacks. The flag is true when a column was
     /// left out.
     pub fn unmapped_json_within(&self, used: &Used, max_chars: usize) -> Option<(String, bool)> {
+        // Most records fit: written in one pass, the entries only taken apart when they do not.
+        let all = self.unmapped_json(used)?;
+        if all.len() <= max_chars || all.chars().count() <= max_chars {
+            return Some((all, false));
+        }
         let entries: Vec<(&str, String)> = self
             .unmapped(used)
             .map(|(name, value)| {
@@ -211,19 +225,7 @@ impl<'a> Subject<'a> {
                 (name, entry)
             })
             .collect();
-        if entries.is_empty() {
-            return None;
-        }
         let chars = |text: &str| text.chars().count();
-        let all: usize = entries
-            .iter()
-            .map(|(_, entry)| chars(entry) + 1)
-            .sum::<usize>()
-            + 1;
-        if all <= max_chars {
-            let body: Vec<&str> = entries.iter().map(|(_, entry)| entry.as_str()).collect();
-            return Some((format!("{{{}}}", body.join(",")), false));
-        }
         // Room for the list of what is left out: its names, within a quarter of the limit.
         let names: usize = entries.iter().map(|(name, _)| chars(name) + 3).sum();
         let reserve = (OMITTED_KEY.len() + 6 + names).min(max_chars / 4);
