@@ -296,6 +296,15 @@ def main():
                     value = text.lower() if field in dataset.get("lower", []) else text
                     if value not in allowed:
                         violations.append(f"{field}={text!r} not in {allowed}")
+            for field, refused in dataset.get("not_values", {}).items():
+                for text in fields.get(field, []):
+                    if text.lower() in refused:
+                        violations.append(f"{field}={text!r} is excluded by the dataset's constraint")
+            for field, needs in dataset.get("value_needs_tag", {}).items():
+                for text in fields.get(field, []):
+                    tag = needs.get(text.lower())
+                    if tag and tag not in event_tags:
+                        violations.append(f"{field}={text!r} without the tag {tag}")
             for field, pattern in dataset.get("patterns", {}).items():
                 for text in fields.get(field, []):
                     if not re.match(pattern, text):

@@ -129,6 +129,33 @@ pub const CIM_DATASETS: &[CimDataset] = &[
         // Exchange Online transport: the messages EmailEvents describes travel by SMTP.
         defaults: &[("protocol", CimDefault::Text("smtp"))],
     },
+    CimDataset {
+        name: "Email.Content",
+        tags: &["email", "content"],
+        // A message's attachments and URLs: what it carried, not what became of it (the
+        // delivery action is in its EmailEvents row).
+        needs_action: false,
+        defaults: &[("protocol", CimDefault::Text("smtp"))],
+    },
+    CimDataset {
+        name: "Change",
+        tags: &["change"],
+        needs_action: true,
+        defaults: &[],
+    },
+    CimDataset {
+        name: "Web",
+        tags: &["web"],
+        needs_action: true,
+        defaults: &[],
+    },
+    CimDataset {
+        name: "Network_Resolution",
+        tags: &["network", "resolution", "dns"],
+        needs_action: false,
+        // Defender for Identity records the queries clients send to domain controllers.
+        defaults: &[("message_type", CimDefault::Text("Query"))],
+    },
 ];
 
 /// The dataset a table's events are tagged for, if siemflow tags it into one (the tables of
@@ -156,8 +183,12 @@ pub enum CimValue {
     OneOf(&'static [(&'static str, &'static str)]),
     /// The hive of a registry path in CIM's spelling (`HKEY_LOCAL_MACHINE\Software`).
     RegistryHive,
-    /// The last element of a registry path (the key's own name).
-    LastPathElement,
+    /// The last element of a path with this separator: a registry key's own name (`\\`), a
+    /// cloud resource's name (`/`).
+    LastPathElement(char),
+    /// The host of a URL, lower case (`https://Login.Contoso.example:8443/a` is
+    /// `login.contoso.example`).
+    UrlHost,
     /// MITRE ATT&CK technique ids, a list: `T1003` and `T1003.001` as they are, the id in a
     /// `Name (T1003)` item; from a JSON array, its text, or one string.
     TechniqueIds,
@@ -234,10 +265,23 @@ impl CimValue {
                     })
                     .map(|(_, hive)| Value::from(*hive))
             }
-            CimValue::LastPathElement => {
+            CimValue::LastPathElement(separator) => {
                 let path = text()?;
-                let name = path.trim_end_matches('\\').rsplit('\\').next()?;
+                let name = path.trim_end_matches(separator).rsplit(separator).next()?;
                 (!name.is_empty()).then(|| Value::from(name))
+            }
+            CimValue::UrlHost => {
+                let url = text()?;
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+                let authority = rest.split(['/', '?', '#']).next()?;
+                let host = authority
+                    .rsplit_once('@')
+                    .map_or(authority, |(_, host)| host);
+                let host = match host.strip_prefix('[') {
+                    Some(bracketed) => bracketed.split(']').next()?,
+                    None => host.split(':').next()?,
+                };
+                (!host.is_empty()).then(|| Value::from(host.to_lowercase()))
             }
             CimValue::TechniqueIds => {
                 let items = match json {
@@ -363,9 +407,16 @@ mod tests {
         assert_eq!(hive("HKEY_LOCAL_MACHINE\\SOFTWAREX\\a"), None);
         assert_eq!(hive("HKEY_CLASSES_ROOT\\.txt"), None);
         assert_eq!(
-            CimValue::LastPathElement.convert(&json!("HKEY_CURRENT_USER\\Software\\Run\\")),
+            CimValue::LastPathElement('\\').convert(&json!("HKEY_CURRENT_USER\\Software\\Run\\")),
             Some(json!("Run"))
         );
+        assert_eq!(
+            CimValue::LastPathElement('/').convert(&json!(
+                "/subscriptions/1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-01"
+            )),
+            Some(json!("vm-01"))
+        );
+        assert_eq!(CimValue::LastPathElement('/').convert(&json!("///")), None);
     }
 
     #[test]
@@ -396,5 +447,20 @@ mod tests {
         assert_eq!(CimValue::EmailDomain.convert(&json!("nobody")), None);
         assert_eq!(CimValue::Count.convert(&json!("a@b")), Some(json!(1)));
         assert_eq!(CimValue::Count.convert(&json!(["a", "b"])), Some(json!(2)));
+    }
+
+    #[test]
+    fn urls_give_their_host() {
+        let host = |url: &str| CimValue::UrlHost.convert(&json!(url));
+        assert_eq!(
+            host("https://user:pw@Login.Contoso.example:8443/chemin/é?q=a|b"),
+            Some(json!("login.contoso.example"))
+        );
+        assert_eq!(host("http://[2001:db8::1]:80/"), Some(json!("2001:db8::1")));
+        assert_eq!(
+            host("intranet.contoso.example/a"),
+            Some(json!("intranet.contoso.example"))
+        );
+        assert_eq!(host("https:///nothing"), None);
     }
 }

@@ -233,12 +233,15 @@ pub const FILE: &[Field] = &[
         .cim("file_hash")
         .ocsf("file.hashes")
         .kind(Kind::Hash(3)),
+    // CIM's file_hash is one hash: SHA256, else SHA1, else MD5.
     from(&["SHA1"])
         .leef("SHA1")
+        .cim("file_hash")
         .ocsf("file.hashes")
         .kind(Kind::Hash(2)),
     from(&["MD5"])
         .leef("MD5")
+        .cim("file_hash")
         .ocsf("file.hashes")
         .kind(Kind::Hash(1)),
     from(&["FileSize"])
@@ -347,7 +350,7 @@ pub const REGISTRY: &[Field] = &[
         .cim("registry_path")
         .ocsf_or("reg_key.path", "reg_value.path"),
     from(&["RegistryKey"]).cim_as("registry_hive", CimValue::RegistryHive),
-    from(&["RegistryKey"]).cim_as("registry_key_name", CimValue::LastPathElement),
+    from(&["RegistryKey"]).cim_as("registry_key_name", CimValue::LastPathElement('\\')),
     from(&["RegistryValueName"])
         .cef("fname")
         .leef("RegistryValueName")
@@ -526,6 +529,8 @@ pub const IDENTITY: &[Field] = &[
         .leef("DestinationDeviceName")
         .cim("dest")
         .ocsf("dst_endpoint.hostname"),
+    // CIM's dest is the name, else the address.
+    from(&["DestinationIPAddress"]).cim("dest"),
     from(&["DestinationIPAddress"])
         .cef("dst")
         .leef("dst")

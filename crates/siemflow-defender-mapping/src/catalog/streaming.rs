@@ -340,7 +340,10 @@ pub const TABLES: &[Table] = &[
                 "System",
                 "Module Loaded",
                 Level::Informational,
-            ),
+            )
+            // Loading an image reads its file (Splunk's Microsoft Security add-on tags image
+            // loads as file system events too).
+            .cim_action("read"),
             action(
                 "*",
                 "Image load event",
@@ -354,7 +357,7 @@ pub const TABLES: &[Table] = &[
         time_columns: TIMESTAMP,
         ocsf: MODULE_ACTIVITY,
         sourcetype: "ms:defender:advancedhunting:deviceimageloadevents",
-        cim_model: "Endpoint",
+        cim_model: "Endpoint.Filesystem",
         product: MDE,
     },
     Table {
@@ -719,7 +722,7 @@ pub const TABLES: &[Table] = &[
         time_columns: TIMESTAMP,
         ocsf: EMAIL_URL_ACTIVITY,
         sourcetype: "ms:defender:advancedhunting:emailurlinfo",
-        cim_model: "none",
+        cim_model: "Email.Content",
         product: MDO,
     },
     Table {
@@ -739,7 +742,7 @@ pub const TABLES: &[Table] = &[
         time_columns: TIMESTAMP,
         ocsf: EMAIL_FILE_ACTIVITY,
         sourcetype: "ms:defender:advancedhunting:emailattachmentinfo",
-        cim_model: "none",
+        cim_model: "Email.Content",
         product: MDO,
     },
     Table {
@@ -889,7 +892,8 @@ pub const TABLES: &[Table] = &[
                 "Application",
                 "DNS In Progress",
                 Level::Informational,
-            ),
+            )
+            .cim_dataset("Network_Resolution"),
             action(
                 "SAMR query",
                 "SAM-R query",
@@ -910,7 +914,8 @@ pub const TABLES: &[Table] = &[
         time_columns: TIMESTAMP,
         ocsf: BASE_EVENT,
         sourcetype: "ms:defender:advancedhunting:identityqueryevents",
-        cim_model: "Change",
+        // LDAP and SAM-R queries read the directory: no CIM data model describes them.
+        cim_model: "",
         product: MDI,
     },
     Table {
@@ -982,13 +987,45 @@ pub const TABLES: &[Table] = &[
         origin: Origin::Streaming,
         note: STREAMING,
         action_column: Some("ActionType"),
-        actions: &[action(
-            "*",
-            "Cloud app activity",
-            "Audit",
-            "Cloud Application Activity",
-            Level::Informational,
-        )],
+        actions: &[
+            // Mailbox rules (a common persistence step) are changes; the other activities
+            // (file and mail access, directory operations seen by the app) are not tagged:
+            // CIM's Change wants `user` to be the account changed for those.
+            action(
+                "New-InboxRule",
+                "Inbox rule created",
+                "Audit",
+                "Cloud Application Activity",
+                Level::Low,
+            )
+            .ocsf(API_ACTIVITY.activity(1, "Create"))
+            .cim_action("created"),
+            action(
+                "Set-InboxRule",
+                "Inbox rule modified",
+                "Audit",
+                "Cloud Application Activity",
+                Level::Low,
+            )
+            .ocsf(API_ACTIVITY.activity(3, "Update"))
+            .cim_action("modified"),
+            action(
+                "Remove-InboxRule",
+                "Inbox rule deleted",
+                "Audit",
+                "Cloud Application Activity",
+                Level::Low,
+            )
+            .ocsf(API_ACTIVITY.activity(4, "Delete"))
+            .cim_action("deleted"),
+            action(
+                "*",
+                "Cloud app activity",
+                "Audit",
+                "Cloud Application Activity",
+                Level::Informational,
+            ),
+        ],
         fields: &[ENVELOPE, CLOUD_APP],
         severity_columns: &[],
         time_columns: TIMESTAMP,
@@ -1317,12 +1354,15 @@ const MODULE: &[Field] = &[
         .cim("file_hash")
         .ocsf("module.file.hashes")
         .kind(Kind::Hash(3)),
+    // CIM's file_hash is one hash: SHA256, else SHA1, else MD5.
     from(&["SHA1"])
         .leef("SHA1")
+        .cim("file_hash")
         .ocsf("module.file.hashes")
         .kind(Kind::Hash(2)),
     from(&["MD5"])
         .leef("MD5")
+        .cim("file_hash")
         .ocsf("module.file.hashes")
         .kind(Kind::Hash(1)),
 ];
@@ -1612,6 +1652,8 @@ const URL_CLICK: &[Field] = &[
         .leef("url")
         .cim("url")
         .ocsf("url.url_string"),
+    // The web server clicked through to (CIM Web's dest).
+    from(&["Url"]).cim_as("dest", CimValue::UrlHost),
     from(&["AccountUpn"])
         .cef("suser")
         .leef("usrName")
@@ -1718,10 +1760,12 @@ const CLOUD_APP: &[Field] = &[
     from(&["ObjectType"])
         .leef("ObjectType")
         .cim("object_category"),
+    // The operation (`New-InboxRule`) is CIM's command; its kind (`Create`) is not CIM's.
+    from(&["ActionType"]).cim("command"),
     from(&["ActivityType"])
         .cef_custom("cs4", "ActivityType")
         .leef("ActivityType")
-        .cim("command"),
+        .cim("activity_type"),
     from(&["ReportId"])
         .cef_custom("cs3", "ReportId")
         .leef("ReportId")
@@ -1935,6 +1979,9 @@ const CLOUD_AUDIT: &[Field] = &[
         .cef_custom("cs1", "ResourceId")
         .leef("ResourceId")
         .cim("object_id"),
+    // The resource changed is CIM Change's dest, its name the object.
+    from(&["ResourceId"]).cim("dest"),
+    from(&["ResourceId"]).cim_as("object", CimValue::LastPathElement('/')),
     from(&["IPAddress"])
         .cef("src")
         .leef("src")
