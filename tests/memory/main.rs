@@ -40,6 +40,7 @@ fn resident_memory_stays_bounded_across_a_thousand_failures() {
                     memory: 16 << 20,
                     time_per_batch: std::time::Duration::from_millis(time_ms),
                 },
+                workers: None,
             };
             let cx = ComponentContext::detached("rss", mode, "wasm");
             (config.build(&cx).unwrap(), cx)

@@ -246,8 +246,14 @@ pub trait TransformConfig: Debug + Send + Sync {
         TransformOutputs::default_only()
     }
 
-    /// Creates the transform.
+    /// Creates the transform (once per worker).
     fn build(&self, cx: &ComponentContext) -> Result<Box<dyn Transform>, ComponentError>;
+
+    /// How many copies of a blocking transform work on batches at once, outputs kept in input
+    /// order. More than one only for transforms that keep no state from one batch to the next.
+    fn workers(&self) -> usize {
+        1
+    }
 }
 
 /// What a sink gets to run.

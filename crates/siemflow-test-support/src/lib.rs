@@ -11,6 +11,8 @@
 //! - [`defender`]: the Microsoft identity platform's token endpoint and the Defender for Endpoint,
 //!   Defender XDR and Graph security alert and incident APIs, with quotas and fault injection.
 //!
+//! [`bench_input`] writes the 1 KiB records the throughput benchmarks read.
+//!
 //! [`server`] holds what they share: the thread, hyper, TLS, gzip bodies, fault dice; [`tls`]
 //! makes test certificates.
 //!
@@ -18,6 +20,7 @@
 //! `siemflow` as a child process) and async ones use it alike.
 
 pub mod azurite;
+pub mod bench_input;
 pub mod collector;
 pub mod defender;
 pub mod defender_corpus;

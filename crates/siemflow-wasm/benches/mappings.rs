@@ -126,6 +126,7 @@ fn sandboxed(plugin: &str) -> (Scenario, ComponentContext) {
             memory: 64 << 20,
             time_per_batch: Duration::from_secs(1),
         },
+        workers: Some(1),
     };
     let cx = ComponentContext::detached("bench", plugin, "wasm");
     let mut transform = config.build(&cx).expect("the plugin loads");

@@ -151,6 +151,7 @@ fn sandboxed() -> (Scenario, ComponentContext) {
             memory: 64 << 20,
             time_per_batch: Duration::from_secs(1),
         },
+        workers: Some(1),
     };
     let cx = ComponentContext::detached("bench", "cef", "wasm");
     let mut transform = config.build(&cx).expect("the plugin loads");

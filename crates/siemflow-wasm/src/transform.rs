@@ -1,6 +1,8 @@
 //! `type: wasm`: maps events with a sandboxed WebAssembly plugin.
 //!
-//! Every batch goes through one call of the plugin's `process`. Each outcome replaces its event:
+//! Every batch goes through one call of the plugin's `process`. With several `workers`, each is
+//! an instance of its own (its own memory, limits and state) working on one batch at a time; the
+//! topology sends outputs on in input order. Each outcome replaces its event:
 //! outputs carry the input's acknowledgement on, `dropped` acknowledges it, `failed` dead-letters
 //! it with the plugin's reason. A batch whose call traps, times out or runs out of memory is
 //! dead-lettered whole with that reason, the instance is created again, and the next batch goes on.
@@ -34,6 +36,22 @@ pub struct WasmTransformConfig {
     /// Sandbox limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// How many instances of the plugin map batches at once, each on its own core; outputs keep
+    /// their input order. Default: one per core (at most 8) for `builtin:` plugins, which keep no
+    /// state between batches, and 1 for a `.wasm` file, whose plugin may.
+    #[serde(default)]
+    pub workers: Option<usize>,
+}
+
+/// The most workers a transform may ask for.
+const MAX_WORKERS: usize = 64;
+
+/// Workers by default for a built-in plugin: one per core, at most 8.
+fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(std::num::NonZeroUsize::get)
+        .unwrap_or(1)
+        .min(8)
 }
 
 /// `limits:` of a `wasm` transform.
@@ -91,8 +109,23 @@ impl TransformConfig for WasmTransformConfig {
         if self.limits.time_per_batch.is_zero() {
             return Err("`limits.time_per_batch` must be more than zero".into());
         }
+        if let Some(workers) = self.workers
+            && !(1..=MAX_WORKERS).contains(&workers)
+        {
+            return Err(format!(
+                "`workers` must be from 1 to {MAX_WORKERS} (it is {workers})"
+            ));
+        }
         let plugin = load(&self.plugin)?;
         PluginInstance::new(&plugin, &self.config_json(), self.limits(), "validate").map(drop)
+    }
+
+    fn workers(&self) -> usize {
+        match self.workers {
+            Some(workers) => workers.clamp(1, MAX_WORKERS),
+            None if self.plugin.starts_with("builtin:") => default_workers(),
+            None => 1,
+        }
     }
 
     fn build(&self, cx: &ComponentContext) -> Result<Box<dyn Transform>, ComponentError> {
@@ -313,5 +346,40 @@ pub fn emit(mut input: Event, outputs: Vec<abi::Output>, output: &mut TransformO
         };
         event.merge_finalizers(carried);
         output.push(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(plugin: &str, workers: Option<usize>) -> WasmTransformConfig {
+        WasmTransformConfig {
+            plugin: plugin.into(),
+            config: serde_json::Value::Null,
+            limits: LimitsConfig::default(),
+            workers,
+        }
+    }
+
+    #[test]
+    fn builtins_use_every_core_and_files_one_instance_unless_told() {
+        assert_eq!(
+            config("builtin:defender-cef", None).workers(),
+            default_workers()
+        );
+        assert_eq!(config("./mine.wasm", None).workers(), 1);
+        assert_eq!(config("./mine.wasm", Some(3)).workers(), 3);
+        assert_eq!(config("builtin:defender-cef", Some(1)).workers(), 1);
+    }
+
+    #[test]
+    fn workers_out_of_range_are_refused_before_loading_anything() {
+        for workers in [0, MAX_WORKERS + 1] {
+            let error = config("./does-not-exist.wasm", Some(workers))
+                .check()
+                .unwrap_err();
+            assert!(error.contains("`workers` must be from 1 to 64"), "{error}");
+        }
     }
 }

@@ -18,18 +18,17 @@ use std::time::{Duration, Instant};
 
 use siemflow_core::telemetry::Telemetry;
 use siemflow_core::topology::{RunOptions, run};
+use siemflow_test_support::bench_input::{LINE_BYTES, write_defender_lines};
 use siemflow_test_support::collector::{Collector, CollectorOptions};
 use siemflow_test_support::hec::{HecOptions, HecServer};
 use tokio_util::sync::CancellationToken;
-
-const LINE_BYTES: usize = 1024;
 
 fn main() {
     let events: usize = env_number("SIEMFLOW_BENCH_EVENTS", 200_000);
     let runs: usize = env_number("SIEMFLOW_BENCH_RUNS", 5);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let input = dir.path().join("in.json");
-    write_input(&input, events);
+    write_defender_lines(&input, events).expect("input file");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -220,26 +219,4 @@ fn env_number(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(default)
-}
-
-/// Defender streaming records padded to exactly 1 KiB per line (newline included); every other
-/// record is a DeviceProcessEvents record, so the filter keeps half.
-fn write_input(path: &Path, events: usize) {
-    let mut data = Vec::with_capacity(events * LINE_BYTES);
-    for n in 0..events {
-        let category = if n % 2 == 0 {
-            "AdvancedHunting-DeviceProcessEvents"
-        } else {
-            "AdvancedHunting-DeviceNetworkEvents"
-        };
-        let head = format!(
-            "{{\"time\":\"2026-11-24T09:05:11.2Z\",\"tenantId\":\"9b1c2d3e-4f50-4a6b-8c7d-0e1f2a3b4c5d\",\"operationName\":\"Publish\",\"category\":\"{category}\",\"properties\":{{\"Timestamp\":\"2026-11-24T09:03:58.1234567Z\",\"DeviceId\":\"7c1f0e2d3b4a59687f6e5d4c3b2a1908f7e6d5c4\",\"DeviceName\":\"ws-paie-07.fabrikam.example\",\"ActionType\":\"ProcessCreated\",\"ReportId\":{n},\"FileSize\":5368709120,\"ProcessCommandLine\":\""
-        );
-        let tail = "\"},\"Tenant\":\"DefaultTenant\"}\n";
-        let pad = LINE_BYTES - head.len() - tail.len();
-        data.extend_from_slice(head.as_bytes());
-        data.extend((0..pad).map(|i| b"powershell.exe -NoP -EncodedCommand SQBFAFgA "[i % 44]));
-        data.extend_from_slice(tail.as_bytes());
-    }
-    std::fs::write(path, data).expect("input file");
 }

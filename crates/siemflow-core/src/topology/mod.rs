@@ -17,11 +17,12 @@
 pub mod buffer;
 pub mod disk_buffer;
 pub mod fanout;
+mod transform;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -29,11 +30,11 @@ use tokio_util::sync::CancellationToken;
 use crate::compile::{ComponentConfig, Pipeline};
 use crate::component::{
     ComponentContext, ComponentError, ComponentTask, SinkContext, SourceContext, SourceSender,
-    Transform, TransformConfig, TransformOutput,
+    TransformConfig,
 };
 use crate::config::{BufferType, ComponentKind, WhenFull};
 use crate::dead_letter::{DeadLetterQueue, DeadLetters};
-use crate::telemetry::{ComponentLabels, ComponentMetrics, Telemetry, body_bytes};
+use crate::telemetry::{ComponentLabels, ComponentMetrics, Telemetry};
 
 use buffer::{BufferReceiver, BufferSender};
 use disk_buffer::DiskBuffer;
@@ -168,51 +169,6 @@ impl Wiring {
     }
 }
 
-/// Runs a transform until its input closes.
-pub(crate) async fn run_transform(
-    mut transform: Box<dyn Transform>,
-    mut input: BufferReceiver,
-    mut default: Fanout,
-    mut named: Vec<Fanout>,
-    metrics: ComponentMetrics,
-) -> Result<(), ComponentError> {
-    let blocking = transform.is_blocking();
-    while let Some(batch) = input.recv().await {
-        let mut output = TransformOutput::new(named.len());
-        if blocking {
-            let span = tracing::Span::current();
-            let (returned, produced, busy) = tokio::task::spawn_blocking(move || {
-                let _entered = span.enter();
-                let started = Instant::now();
-                transform.transform(batch, &mut output);
-                (transform, output, started.elapsed())
-            })
-            .await
-            .map_err(|_| ComponentError::Other("the transform panicked".into()))?;
-            transform = returned;
-            output = produced;
-            metrics.processed(busy);
-        } else {
-            let started = Instant::now();
-            transform.transform(batch, &mut output);
-            metrics.processed(started.elapsed());
-        }
-        let TransformOutput {
-            default: main,
-            named: others,
-        } = output;
-        let (mut sent, mut bytes) = (main.len(), body_bytes(&main));
-        default.send(main).await?;
-        for (fanout, batch) in named.iter_mut().zip(others) {
-            sent += batch.len();
-            bytes += body_bytes(&batch);
-            fanout.send(batch).await?;
-        }
-        metrics.sent(sent, bytes);
-    }
-    Ok(())
-}
-
 /// Builds a transform's task: the transform, its input buffer and the fan-outs of its outputs.
 pub(crate) fn transform_task(
     wiring: &mut Wiring,
@@ -220,7 +176,9 @@ pub(crate) fn transform_task(
     config: &dyn TransformConfig,
     context: &ComponentContext,
 ) -> Result<ComponentTask, ComponentError> {
-    let transform = config.build(context)?;
+    let workers = (0..config.workers().max(1))
+        .map(|_| config.build(context))
+        .collect::<Result<Vec<_>, _>>()?;
     let input = take_receiver(wiring, id)?;
     let default = wiring.fanout(id, None);
     let named = config
@@ -229,8 +187,8 @@ pub(crate) fn transform_task(
         .iter()
         .map(|name| wiring.fanout(id, Some(name)))
         .collect();
-    Ok(Box::pin(run_transform(
-        transform,
+    Ok(Box::pin(transform::run_transform(
+        workers,
         input,
         default,
         named,
