@@ -20,7 +20,9 @@ pub enum Node {
 impl Node {
     /// A JSON string.
     pub fn string(text: &str) -> Node {
-        Node::Raw(serde_json::Value::from(text).to_string())
+        let mut out = String::with_capacity(text.len() + 2);
+        push_string(text, &mut out);
+        Node::Raw(out)
     }
 
     /// Any `serde_json::Value` (for values the mapping computes, not copied ones).
@@ -198,15 +200,25 @@ impl Object {
         removed: &mut Vec<String>,
     ) {
         let empty = Object::new();
-        self.0.retain_mut(|(key, node)| {
-            let path = if prefix.is_empty() {
-                key.clone()
+        let path_of = |key: &str| {
+            if prefix.is_empty() {
+                key.to_string()
             } else {
                 format!("{prefix}.{key}")
-            };
+            }
+        };
+        self.0.retain_mut(|(key, node)| {
             let object = match node {
                 Node::Object(object) => {
-                    object.prune_below(&path, keep, removed);
+                    // Only objects below (a `{}` default is one) can be pruned.
+                    let has_objects = object.0.iter().any(|(_, node)| match node {
+                        Node::Object(_) => true,
+                        Node::Raw(raw) => raw == "{}",
+                        Node::Array(_) => false,
+                    });
+                    if has_objects {
+                        object.prune_below(&path_of(key), keep, removed);
+                    }
                     &*object
                 }
                 Node::Raw(raw) if raw == "{}" => &empty,
@@ -214,7 +226,7 @@ impl Object {
             };
             let kept = keep(key, object);
             if !kept {
-                removed.push(path);
+                removed.push(path_of(key));
             }
             kept
         });
@@ -238,7 +250,7 @@ impl Object {
             if index > 0 {
                 out.push(',');
             }
-            let _ = write!(out, "{}", serde_json::Value::from(key.as_str()));
+            push_string(key, out);
             out.push(':');
             node.write(out);
         }
@@ -246,31 +258,74 @@ impl Object {
     }
 }
 
+/// Writes `text` as a JSON string, escaped as `serde_json` escapes it: `"`, `\\` and the control
+/// characters, nothing else.
+pub fn push_string(text: &str, out: &mut String) {
+    out.push('"');
+    let mut run = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        // `at` is an ASCII byte's index, so a char boundary.
+        out.push_str(&text[run..at]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{byte:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        run = at + 1;
+    }
+    out.push_str(&text[run..]);
+    out.push('"');
+}
+
 /// Copies valid JSON text without the whitespace between tokens.
 pub fn compact(json: &str, out: &mut String) {
     let json = json.trim();
-    if !json.contains(['\n', '\r', '\t', ' ']) {
+    // A string, a number or a literal has no whitespace between tokens.
+    if !json.starts_with(['{', '[']) || !json.contains([' ', '\n', '\r', '\t']) {
         out.push_str(json);
         return;
     }
-    let mut in_string = false;
-    let mut escaped = false;
-    for c in json.chars() {
-        if in_string {
-            out.push(c);
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
+    // Runs between whitespace outside strings are copied whole. Every index used to slice is
+    // that of an ASCII byte (a quote, a backslash, whitespace), so a char boundary.
+    let bytes = json.as_bytes();
+    let (mut at, mut run) = (0, 0);
+    while let Some(&byte) = bytes.get(at) {
+        match byte {
+            b'"' => at = after_string(bytes, at),
+            b' ' | b'\n' | b'\r' | b'\t' => {
+                out.push_str(&json[run..at]);
+                at += 1;
+                run = at;
             }
-        } else if c == '"' {
-            in_string = true;
-            out.push(c);
-        } else if !matches!(c, ' ' | '\n' | '\r' | '\t') {
-            out.push(c);
+            _ => at += 1,
         }
     }
+    out.push_str(&json[run..]);
+}
+
+/// The index after the string token that opens at `open` (its closing quote's, plus one), or
+/// the end of the text for an unterminated one.
+fn after_string(bytes: &[u8], open: usize) -> usize {
+    let mut at = open + 1;
+    while let Some(&byte) = bytes.get(at) {
+        match byte {
+            b'"' => return at + 1,
+            b'\\' => at += 2,
+            _ => at += 1,
+        }
+    }
+    bytes.len()
 }
 
 #[cfg(test)]
@@ -304,9 +359,48 @@ mod tests {
             "process" => object.get("pid").is_some(),
             _ => !object.is_empty(),
         };
+        doc.insert_path("src.ip", Node::string("10.0.0.1"));
+        doc.insert_path("src.location", Node::raw("{}"));
         let removed = doc.prune(&keep);
-        assert_eq!(removed, ["actor.process", "actor.user", "actor"]);
-        assert_eq!(doc.to_json(), r#"{"device":{"hostname":"h"}}"#);
+        assert_eq!(
+            removed,
+            ["actor.process", "actor.user", "actor", "src.location"]
+        );
+        assert_eq!(
+            doc.to_json(),
+            r#"{"device":{"hostname":"h"},"src":{"ip":"10.0.0.1"}}"#
+        );
+    }
+
+    #[test]
+    fn compacting_copies_scalars_and_drops_only_whitespace_between_tokens() {
+        let compacted = |json: &str| {
+            let mut out = String::new();
+            compact(json, &mut out);
+            out
+        };
+        assert_eq!(compacted(" \"a b\\\" c\" "), "\"a b\\\" c\"");
+        assert_eq!(
+            compacted("[ \"é \\\\\" , {\"k\" :\t\"v w\"}\n]"),
+            "[\"é \\\\\",{\"k\":\"v w\"}]"
+        );
+        assert_eq!(compacted("{}"), "{}");
+        assert_eq!(compacted("[1, \"unterminated ]"), "[1,\"unterminated ]");
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let text: String = (0u8..0x80)
+            .map(char::from)
+            .chain("é€😀\u{7f}".chars())
+            .collect();
+        for sample in [text.as_str(), "", "plain", "a\"b\\c\u{1}", "\u{1f}é"] {
+            assert_eq!(
+                Node::string(sample),
+                Node::Raw(serde_json::Value::from(sample).to_string()),
+                "{sample:?}"
+            );
+        }
     }
 
     #[test]

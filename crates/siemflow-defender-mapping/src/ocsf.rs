@@ -205,6 +205,9 @@ impl OcsfFormat {
             })
         };
         for (path, field) in &written {
+            if !gone(path) {
+                continue;
+            }
             let Some((_, column)) = subject.value_of(field) else {
                 continue;
             };
@@ -214,7 +217,7 @@ impl OcsfFormat {
                         .value_of(other)
                         .is_some_and(|(_, other_column)| other_column == column)
             });
-            if gone(path) && !kept_elsewhere && !subject.is_header_column(column) {
+            if !kept_elsewhere && !subject.is_header_column(column) {
                 used.forget(column);
             }
         }
