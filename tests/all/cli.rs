@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    describe, free_port, http_get, lines, output, repo_root, send_signal, siemflow, write,
+    Service, describe, free_port, http_get, lines, output, repo_root, send_signal, siemflow, write,
 };
 
 #[test]
@@ -397,5 +397,142 @@ fn the_shipped_systemd_unit_is_the_documented_one_and_systemd_accepts_it() {
     assert!(
         verify(&local.replace("KillSignal=", "KillSignalz=")).contains("Unknown key"),
         "systemd-analyze verify reports mistakes here"
+    );
+}
+
+/// The instructions of the Dockerfile's last stage (the image that ships), continuation lines
+/// joined.
+fn final_stage(dockerfile: &str) -> Vec<String> {
+    let joined = dockerfile
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("\\\n", " ");
+    let instructions: Vec<String> = joined
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_string)
+        .collect();
+    let last_from = instructions
+        .iter()
+        .rposition(|line| line.starts_with("FROM "))
+        .expect("a FROM");
+    instructions[last_from..].to_vec()
+}
+
+#[test]
+fn the_container_image_runs_unprivileged_keeps_its_data_in_a_volume_and_checks_health() {
+    let dockerfile = std::fs::read_to_string(repo_root().join("packaging/Dockerfile")).unwrap();
+    let froms = dockerfile
+        .lines()
+        .filter(|line| line.starts_with("FROM "))
+        .count();
+    assert!(
+        froms >= 2,
+        "a multi-stage build: the toolchain stays out of the image"
+    );
+    let image = final_stage(&dockerfile);
+    let instruction = |name: &str| -> String {
+        image
+            .iter()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("the image has {name}"))
+            .trim()
+            .to_string()
+    };
+    let user = instruction("USER");
+    assert!(
+        !matches!(user.split(':').next(), Some("root" | "0")),
+        "not root: {user}"
+    );
+    let args: Vec<String> = serde_json::from_str(&instruction("CMD")).expect("CMD in JSON form");
+    let after = |flag: &str| {
+        args.iter()
+            .position(|arg| arg == flag)
+            .and_then(|at| args.get(at + 1))
+            .unwrap_or_else(|| panic!("CMD sets {flag}"))
+            .clone()
+    };
+    let volumes: Vec<String> = serde_json::from_str(&instruction("VOLUME")).unwrap();
+    assert_eq!(
+        volumes,
+        [after("--data-dir")],
+        "the data directory is the volume"
+    );
+    let port = after("--metrics-addr")
+        .rsplit_once(':')
+        .map(|(_, port)| port.to_string())
+        .unwrap();
+    assert_eq!(instruction("EXPOSE"), port);
+    let check = instruction("HEALTHCHECK");
+    let command: Vec<String> = serde_json::from_str(
+        check
+            .split_once("CMD ")
+            .map(|(_, command)| command)
+            .expect("HEALTHCHECK CMD"),
+    )
+    .expect("the health check in JSON form");
+    assert!(command.iter().any(|part| part.contains("/health")));
+
+    // The health check itself, run here against a service on a free port in place of the
+    // image's: 0 while healthy, not 0 when a pipeline fails or nothing listens.
+    let run_check = |address: &str| {
+        let local: Vec<String> = command
+            .iter()
+            .map(|part| part.replace(&format!("127.0.0.1/{port}"), &address.replace(':', "/")))
+            .collect();
+        std::process::Command::new(&local[0])
+            .args(&local[1..])
+            .status()
+            .expect("the health check's shell")
+            .code()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("in.json"), "{\"n\":1}\n");
+    let pipeline = |out: &str| {
+        format!(
+            "id: p\nsources:\n  in: {{ type: file, path: {}/in.json, follow: true, poll_interval: 50ms }}\nsinks:\n  out: {{ type: file, inputs: [in], path: {}/{out} }}\n",
+            root.display(),
+            root.display()
+        )
+    };
+    write(&root.join("healthy/p.yaml"), pipeline("out.json"));
+    let service = Service::start(root, "healthy");
+    let started = Instant::now();
+    while run_check(&service.metrics) != Some(0) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "healthy within 60 s: {}",
+            service.get("/health")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(service);
+    // Its sink cannot create its directory while a plain file is in the way.
+    write(&root.join("blocked"), "");
+    write(&root.join("failing/p.yaml"), pipeline("blocked/out.json"));
+    let service = Service::start(root, "failing");
+    let started = Instant::now();
+    while !service.get("/health").starts_with("HTTP/1.1 503") {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "failing within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_ne!(
+        run_check(&service.metrics),
+        Some(0),
+        "a failing pipeline is unhealthy"
+    );
+    let address = service.metrics.clone();
+    drop(service);
+    assert_ne!(
+        run_check(&address),
+        Some(0),
+        "nothing listening is unhealthy"
     );
 }
