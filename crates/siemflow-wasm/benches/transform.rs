@@ -14,7 +14,9 @@
 //! rounds (default 5; each runs every scenario once, so that the machine's slow spells hit them
 //! all); medians are reported, and the ratio to native is the median of the rounds' ratios.
 //! `SIEMFLOW_BENCH_ONLY=native` (or `wasm-1`, `wasm-64`, `wasm-512`) runs one scenario, for
-//! counting instructions under valgrind. Results go in docs/performance.md.
+//! counting instructions under valgrind. After the scenarios, the native cost is split: parsing
+//! alone, then parsing and resolving the table and event type. Results go in
+//! docs/performance.md.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -115,6 +117,47 @@ fn main() {
             elapsed.as_secs_f64() * 1e6 / events as f64
         );
     }
+    if only.as_deref().is_none_or(|only| only == "native") {
+        native_split(&records, events, runs);
+    }
+}
+
+/// How the native cost splits: the SDK's parse of each record alone (`Event::from_json` and
+/// `Record::parse`, the copy the ABI makes included), then resolving its table and event type,
+/// against the whole mapping; printed after the scenarios.
+fn native_split(records: &[Bytes], events: usize, runs: usize) {
+    use siemflow_defender_mapping::subject::Subject;
+    let time = |work: &mut dyn FnMut(&[u8]) -> bool| {
+        let mut times = Vec::new();
+        for _ in 0..runs {
+            let started = Instant::now();
+            let mut done = 0;
+            for n in 0..events {
+                done += usize::from(work(&records[n % records.len()]));
+            }
+            times.push(started.elapsed());
+            assert_eq!(done, events, "every record parses");
+        }
+        median(times).as_secs_f64() * 1e6 / events as f64
+    };
+    let parse = time(&mut |body| {
+        let event = siemflow_plugin_sdk::Event::from_json(body.to_vec(), None);
+        event.record().is_ok()
+    });
+    let resolve = time(&mut |body| {
+        let event = siemflow_plugin_sdk::Event::from_json(body.to_vec(), None);
+        event
+            .record()
+            .map(|record| {
+                !std::hint::black_box(Subject::resolve(record))
+                    .event_id
+                    .is_empty()
+            })
+            .unwrap_or(false)
+    });
+    println!(
+        "native split: parse {parse:.2} µs/event, parse and resolve the table and event type {resolve:.2} µs/event (the rest of `native` is mapping, encoding and the hand-over)"
+    );
 }
 
 /// The mapping compiled natively, in the transform's place: each event handed over as the ABI
