@@ -195,7 +195,7 @@ impl<'a> Subject<'a> {
         let mut out = String::new();
         for (name, value) in self.unmapped(used) {
             out.push(if out.is_empty() { '{' } else { ',' });
-            out.push_str(&serde_json::Value::from(name).to_string());
+            crate::json_tree::push_string(name, &mut out);
             out.push(':');
             crate::json_tree::compact(value.raw(), &mut out);
         }
@@ -219,7 +219,8 @@ impl<'a> Subject<'a> {
         let entries: Vec<(&str, String)> = self
             .unmapped(used)
             .map(|(name, value)| {
-                let mut entry = serde_json::Value::from(name).to_string();
+                let mut entry = String::new();
+                crate::json_tree::push_string(name, &mut entry);
                 entry.push(':');
                 crate::json_tree::compact(value.raw(), &mut entry);
                 (name, entry)
@@ -244,7 +245,8 @@ impl<'a> Subject<'a> {
         let mut budget = reserve.saturating_sub(OMITTED_KEY.len() + 6);
         let mut listed = Vec::new();
         for name in omitted {
-            let quoted = serde_json::Value::from(name).to_string();
+            let mut quoted = String::new();
+            crate::json_tree::push_string(name, &mut quoted);
             if chars(&quoted) + 1 > budget {
                 break;
             }

@@ -3,7 +3,7 @@
 //! key="DeviceProcessEvents"}`, with the pipeline and component labels.
 //!
 //! Counts are summed per batch by the host. Keep keys few (a table, an event type, a reason):
-//! past 200 distinct (name, key) pairs per transform, further keys count under `other`. Outside
+//! past 200 distinct (name, key) pairs per plugin instance, further keys count under `other`. Outside
 //! WebAssembly (a plugin's own `cargo test`), counts are kept per thread and read with
 //! [`take_native`].
 

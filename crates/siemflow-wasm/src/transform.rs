@@ -248,14 +248,14 @@ impl Transform for WasmTransform {
     }
 }
 
-/// Label values a transform has used for one metric, at most [`BoundedLabels::LIMIT`] of them,
-/// then `other`, so that a stream of random names cannot grow the metrics without bound: the
+/// Label values a plugin instance has used for one metric, at most [`BoundedLabels::LIMIT`] of
+/// them, then `other`, so that a stream of random names cannot grow the metrics without bound: the
 /// `table` of `siemflow_mapping_unknown_total`, the `key` of `siemflow_plugin_counter_total`.
 #[derive(Debug, Default)]
 pub struct BoundedLabels(std::collections::HashSet<String>);
 
 impl BoundedLabels {
-    /// Distinct values kept per transform.
+    /// Distinct values kept per plugin instance (a transform with `workers: N` has N).
     pub const LIMIT: usize = 200;
 
     /// The label for a value (cut to 100 characters).

@@ -124,19 +124,14 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
+    use crate::component::ComponentContext;
     use crate::config::WhenFull;
     use crate::event::test_support::metadata;
     use crate::event::{Event, EventBatch};
-    use crate::telemetry::{ComponentLabels, Telemetry};
     use crate::topology::buffer::channel;
 
     fn metrics() -> ComponentMetrics {
-        Telemetry::new().component(ComponentLabels {
-            pipeline: "p".into(),
-            component_id: "t".into(),
-            component_kind: "transform".into(),
-            component_type: "test".into(),
-        })
+        ComponentContext::detached("p", "t", "test").metrics
     }
 
     /// Where the batches of the test meet: the second batch says it started, the first waits
