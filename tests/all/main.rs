@@ -14,6 +14,7 @@ mod backpressure;
 mod bad_input;
 mod cli;
 mod crash_recovery;
+mod dead_letter_replay;
 mod defender_hunting;
 mod defender_rest;
 mod defender_scale;

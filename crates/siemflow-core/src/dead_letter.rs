@@ -19,9 +19,9 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use base64::Engine;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::event::{Event, EventId, EventStatus};
+use crate::event::{Event, EventId, EventStatus, Labels};
 use crate::telemetry::ComponentMetrics;
 
 /// Bodies longer than this are cut in the dead-letter file.
@@ -42,6 +42,10 @@ pub struct DeadLetter<'a> {
     pub event_type: Option<&'a str>,
     /// Where in the input (file and byte offset, partition and sequence number).
     pub position: Option<&'a str>,
+    /// Whether the body is formatted text (a plugin's output) rather than JSON.
+    pub text: bool,
+    /// What a plugin attached to it (sourcetype, SIEM event id), kept for a replay.
+    pub labels: Option<&'a Labels>,
 }
 
 #[derive(Serialize)]
@@ -59,6 +63,14 @@ struct Record<'a> {
     size: usize,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     truncated: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    text: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sourcetype: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    siem_event_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    route: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,9 +96,7 @@ impl DeadLetterQueue {
         Self {
             pipeline: Arc::from(pipeline),
             target: Mutex::new(Target::File {
-                path: data_dir
-                    .join("dead-letter")
-                    .join(format!("{pipeline}.jsonl")),
+                path: file_path(data_dir, pipeline),
                 file: None,
             }),
         }
@@ -137,6 +147,10 @@ impl DeadLetterQueue {
                 event_type: letter.event_type,
                 size: letter.size,
                 truncated: kept.len() < letter.size,
+                text: letter.text,
+                sourcetype: letter.labels.and_then(|l| l.sourcetype.as_deref()),
+                siem_event_id: letter.labels.and_then(|l| l.siem_event_id.as_deref()),
+                route: letter.labels.and_then(|l| l.route.as_deref()),
                 body,
                 body_base64,
             };
@@ -163,6 +177,101 @@ impl DeadLetterQueue {
             }
         }
     }
+}
+
+/// Where a pipeline's dead letters are written: `DATA_DIR/dead-letter/<pipeline>.jsonl`.
+pub fn file_path(data_dir: &Path, pipeline: &str) -> PathBuf {
+    data_dir
+        .join("dead-letter")
+        .join(format!("{pipeline}.jsonl"))
+}
+
+/// A dead letter read back from its file, for `siemflow dead-letters`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredLetter {
+    /// When it was written (RFC 3339).
+    pub time: String,
+    /// The pipeline.
+    pub pipeline: String,
+    /// The component that gave up on the event.
+    pub component: String,
+    /// Why.
+    pub reason: String,
+    /// Where in the input, when a source wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
+    /// The event id, when an event was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// The event type, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    /// The original size in bytes.
+    pub size: usize,
+    /// Whether the body was cut at [`MAX_BODY_BYTES`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    /// Whether the body is formatted text rather than JSON.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub text: bool,
+    /// The Splunk sourcetype a plugin gave the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sourcetype: Option<String>,
+    /// The SIEM event id a plugin gave the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub siem_event_id: Option<String>,
+    /// The routing key a plugin gave the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// The body, when it is UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The body, when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_base64: Option<String>,
+}
+
+impl StoredLetter {
+    /// The original bytes, when the letter holds all of them.
+    pub fn whole_body(&self) -> Option<Vec<u8>> {
+        if self.truncated {
+            return None;
+        }
+        match (&self.body, &self.body_base64) {
+            (Some(body), _) => Some(body.clone().into_bytes()),
+            (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .ok(),
+            (None, None) => None,
+        }
+    }
+}
+
+/// One line of a dead-letter file: the letter, or why the line is not one, with the line as
+/// written so that it can be kept unchanged.
+#[derive(Debug, Clone)]
+pub struct StoredLine {
+    /// The line, without its newline.
+    pub line: String,
+    /// The letter it holds.
+    pub letter: Result<StoredLetter, String>,
+}
+
+/// Reads a dead-letter file; a missing file has no letters.
+pub fn read_file(path: &Path) -> std::io::Result<Vec<StoredLine>> {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error),
+    };
+    Ok(text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| StoredLine {
+            line: line.to_string(),
+            letter: serde_json::from_str(line).map_err(|error| error.to_string()),
+        })
+        .collect())
 }
 
 /// A component's handle on the dead-letter queue: writes, counts, and resolves events.
@@ -206,6 +315,8 @@ impl DeadLetters {
                 event_id: Some(event.id()),
                 event_type: event.metadata().event_type.as_deref(),
                 position: None,
+                text: event.format() == crate::event::BodyFormat::Text,
+                labels: event.metadata().labels.as_deref(),
             })
             .collect();
         let status = self.record(&letters);
@@ -272,6 +383,8 @@ mod tests {
                         event_id: None,
                         event_type: None,
                         position: Some("a.json:10"),
+                        text: false,
+                        labels: None,
                     },
                     DeadLetter {
                         reason: "invalid UTF-8 at byte 1",
@@ -280,6 +393,8 @@ mod tests {
                         event_id: None,
                         event_type: None,
                         position: None,
+                        text: false,
+                        labels: None,
                     },
                 ],
             )
@@ -296,5 +411,58 @@ mod tests {
         assert_eq!(lines[1]["body_base64"], "Yf9i");
         assert_eq!(lines[1]["truncated"], true);
         assert_eq!(lines[1]["size"], 9);
+    }
+
+    #[test]
+    fn letters_read_back_with_their_whole_bodies_only() {
+        let directory = tempfile::tempdir().unwrap();
+        let queue = DeadLetterQueue::file(directory.path(), "contoso");
+        let letter = |body: &'static [u8], size| DeadLetter {
+            reason: "r",
+            body,
+            size,
+            event_id: Some(EventId::from(7)),
+            event_type: Some("AdvancedHunting-AlertInfo"),
+            position: None,
+            text: true,
+            labels: None,
+        };
+        queue
+            .write(
+                "map",
+                &[
+                    letter(b"CEF:0|a", 7),
+                    letter(b"a\xffb", 3),
+                    letter(b"cut", 9),
+                ],
+            )
+            .unwrap();
+        let path = file_path(directory.path(), "contoso");
+        std::fs::write(
+            &path,
+            std::fs::read_to_string(&path).unwrap() + "not a letter\n",
+        )
+        .unwrap();
+        let lines = read_file(&path).unwrap();
+        let letters: Vec<&StoredLetter> = lines
+            .iter()
+            .filter_map(|l| l.letter.as_ref().ok())
+            .collect();
+        assert_eq!(letters.len(), 3);
+        assert_eq!(letters[0].whole_body().unwrap(), b"CEF:0|a");
+        assert!(letters[0].text);
+        assert_eq!(
+            letters[0].event_id.as_deref(),
+            Some("00000000000000000000000000000007")
+        );
+        assert_eq!(letters[1].whole_body().unwrap(), b"a\xffb");
+        assert_eq!(letters[2].whole_body(), None);
+        assert_eq!(lines[3].line, "not a letter");
+        assert!(lines[3].letter.is_err());
+        assert!(
+            read_file(&directory.path().join("none.jsonl"))
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success, 1 runtime failure, 2 invalid configuration or usage.
 
+mod dead_letters;
 mod load;
 mod mappings;
 mod metrics_server;
@@ -54,6 +55,9 @@ enum Command {
     /// Inspect the built-in Defender mappings: what they do with your records.
     #[command(subcommand)]
     Mappings(mappings::MappingsCommand),
+    /// List, show and replay the dead letters of a data directory.
+    #[command(subcommand)]
+    DeadLetters(dead_letters::DeadLettersCommand),
 }
 
 #[derive(Debug, Args)]
@@ -64,7 +68,7 @@ struct CompletionsArgs {
 }
 
 #[derive(Debug, Args)]
-struct PathArgs {
+pub(crate) struct PathArgs {
     /// Pipeline files, or directories of `*.yaml` / `*.yml` pipeline files.
     #[arg(required = true, value_name = "FILE_OR_DIR")]
     paths: Vec<PathBuf>,
@@ -122,6 +126,7 @@ fn main() -> ExitCode {
         Command::Top(args) => top::run(&args),
         Command::Tap(args) => tap::run(&args),
         Command::Mappings(command) => mappings::run(command),
+        Command::DeadLetters(command) => dead_letters::run(command, &registry),
         Command::Completions(args) => {
             clap_complete::generate(
                 args.shell,

@@ -256,6 +256,8 @@ impl<P: Send + 'static> StreamReader<P> {
             event_id: None,
             event_type: None,
             position: Some(&position),
+            text: false,
+            labels: None,
         });
         if !written {
             self.dead_letter_failed = true;

@@ -247,6 +247,8 @@ impl Poller<'_> {
             event_id: None,
             event_type: Some(api.event_type()),
             position: None,
+            text: false,
+            labels: None,
         });
     }
 

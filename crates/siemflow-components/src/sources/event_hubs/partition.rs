@@ -396,6 +396,8 @@ impl PartitionReader {
             event_id: None,
             event_type: None,
             position: Some(&position),
+            text: false,
+            labels: None,
         })
     }
 
