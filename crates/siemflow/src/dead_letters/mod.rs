@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use siemflow_core::Pipeline;
 use siemflow_core::dead_letter::{StoredLine, file_path, read_file};
 use siemflow_core::registry::Registry;
 use siemflow_core::telemetry::Telemetry;
@@ -77,10 +78,22 @@ pub struct ReplayArgs {
 
 /// Runs a `siemflow dead-letters` subcommand.
 pub fn run(command: DeadLettersCommand, registry: &Registry) -> ExitCode {
+    if let DeadLettersCommand::Replay(args) = &command {
+        // Before any plugin is compiled (loading checks plugins), as `run` does.
+        siemflow_wasm::engine::set_cache_dir(&args.dir.data_dir.join("plugin-cache"));
+    }
     let result = match command {
         DeadLettersCommand::List(args) => list(&args.data_dir),
         DeadLettersCommand::Show(args) => show(&args),
-        DeadLettersCommand::Replay(args) => replay_letters(&args, registry),
+        DeadLettersCommand::Replay(args) => {
+            match crate::load::pipelines(&args.pipelines.paths, registry) {
+                Ok(pipelines) => replay_letters(&args, pipelines),
+                Err(errors) => {
+                    crate::output::error(&errors);
+                    return ExitCode::from(2);
+                }
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -215,11 +228,7 @@ fn show(args: &ShowArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn replay_letters(args: &ReplayArgs, registry: &Registry) -> Result<(), String> {
-    // Before any plugin is compiled (loading checks plugins), as `run` does.
-    siemflow_wasm::engine::set_cache_dir(&args.dir.data_dir.join("plugin-cache"));
-    let pipelines = crate::load::pipelines(&args.pipelines.paths, registry)
-        .map_err(|errors| errors.to_string())?;
+fn replay_letters(args: &ReplayArgs, pipelines: Vec<Pipeline>) -> Result<(), String> {
     let pipeline = match (&args.pipeline, pipelines.len()) {
         (Some(id), _) => pipelines
             .into_iter()
