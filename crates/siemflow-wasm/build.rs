@@ -27,8 +27,22 @@ fn main() {
         .unwrap_or_else(|| root.join("target"))
         .join("wasm-plugins");
 
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    // The guests build with the host build's toolchain, unless `SIEMFLOW_GUEST_TOOLCHAIN` names
+    // another (the fuzz build runs on a nightly that may have no `wasm32-wasip2` target).
+    println!("cargo:rerun-if-env-changed=SIEMFLOW_GUEST_TOOLCHAIN");
+    let mut command = match std::env::var("SIEMFLOW_GUEST_TOOLCHAIN") {
+        Ok(toolchain) => {
+            let mut command = Command::new("rustup");
+            command
+                .args(["run", &toolchain, "cargo"])
+                .env_remove("RUSTUP_TOOLCHAIN")
+                .env_remove("RUSTC")
+                .env_remove("RUSTDOC");
+            command
+        }
+        Err(_) => Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())),
+    };
+    let status = command
         .args([
             "build",
             "--release",

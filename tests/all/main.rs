@@ -25,6 +25,7 @@ mod event_hubs_balance;
 mod event_hubs_emulator;
 mod event_hubs_source;
 mod file_source;
+mod fuzz_corpora;
 mod metrics;
 mod normalize;
 mod plugin_cli;

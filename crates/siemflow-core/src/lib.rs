@@ -27,6 +27,7 @@ pub mod condition;
 pub mod config;
 pub mod dead_letter;
 pub mod event;
+pub mod fuzzing;
 pub mod registry;
 pub mod secret;
 pub mod tap;

@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod cef;
 pub mod docs;
 pub mod drift;
+pub mod fuzzing;
 pub mod json_tree;
 pub mod json_value;
 pub mod leef;

@@ -57,6 +57,7 @@ pub mod leef;
 pub mod log;
 #[doc(hidden)]
 pub mod metrics;
+pub mod parse;
 pub mod record;
 pub mod runtime;
 pub mod testing;

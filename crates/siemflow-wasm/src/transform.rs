@@ -103,19 +103,7 @@ impl TransformConfig for WasmTransformConfig {
     /// Loads the plugin and runs its `init` with the config: a plugin that does not load, does not
     /// export the world, or rejects its config is a configuration error.
     fn check(&self) -> Result<(), String> {
-        if self.limits.memory < 1 << 20 {
-            return Err("`limits.memory` must be at least 1MiB".into());
-        }
-        if self.limits.time_per_batch.is_zero() {
-            return Err("`limits.time_per_batch` must be more than zero".into());
-        }
-        if let Some(workers) = self.workers
-            && !(1..=MAX_WORKERS).contains(&workers)
-        {
-            return Err(format!(
-                "`workers` must be from 1 to {MAX_WORKERS} (it is {workers})"
-            ));
-        }
+        self.check_options()?;
         let plugin = load(&self.plugin)?;
         PluginInstance::new(&plugin, &self.config_json(), self.limits(), "validate").map(drop)
     }
@@ -145,6 +133,26 @@ impl TransformConfig for WasmTransformConfig {
             unknown_tables: BoundedLabels::default(),
             counter_keys: BoundedLabels::default(),
         }))
+    }
+}
+
+impl WasmTransformConfig {
+    /// Checks the options that need no plugin: limits and workers.
+    pub fn check_options(&self) -> Result<(), String> {
+        if self.limits.memory < 1 << 20 {
+            return Err("`limits.memory` must be at least 1MiB".into());
+        }
+        if self.limits.time_per_batch.is_zero() {
+            return Err("`limits.time_per_batch` must be more than zero".into());
+        }
+        if let Some(workers) = self.workers
+            && !(1..=MAX_WORKERS).contains(&workers)
+        {
+            return Err(format!(
+                "`workers` must be from 1 to {MAX_WORKERS} (it is {workers})"
+            ));
+        }
+        Ok(())
     }
 }
 

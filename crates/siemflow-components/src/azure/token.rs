@@ -270,39 +270,19 @@ impl TokenProvider {
             .bytes()
             .await
             .map_err(|error| unavailable(crate::http_client::describe_error(error), None))?;
-        match status {
-            200 => {
-                let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|error| {
-                    unavailable(
-                        format!("the token response is not what the docs describe: {error}"),
-                        None,
-                    )
-                })?;
+        match read_answer(status, &body, issued) {
+            TokenAnswer::Token(token) => {
                 tracing::debug!(
                     endpoint = %inner.endpoint,
                     resource,
-                    expires_in = parsed.expires_in,
+                    expires_in = token.remaining().as_secs(),
                     "got a token"
                 );
-                Ok(AccessToken {
-                    value: SecretString::new(parsed.access_token),
-                    issued,
-                    expires_at: issued + Duration::from_secs(parsed.expires_in),
-                })
+                Ok(token)
             }
-            408 | 429 | 500..=599 => Err(unavailable(format!("HTTP {status}"), retry_after)),
-            _ => {
-                let error: TokenErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-                let description = first_line(&error.error_description);
-                Err(self.rejected(
-                    status,
-                    if error.error.is_empty() {
-                        "unknown_error"
-                    } else {
-                        &error.error
-                    },
-                    description,
-                ))
+            TokenAnswer::Unavailable(reason) => Err(unavailable(reason, retry_after)),
+            TokenAnswer::Rejected { code, description } => {
+                Err(self.rejected(status, &code, description))
             }
         }
     }
@@ -342,6 +322,54 @@ impl TokenProvider {
             status,
             code: code.to_string(),
             description,
+        }
+    }
+}
+
+/// What a token endpoint's answer says.
+#[derive(Debug)]
+pub(crate) enum TokenAnswer {
+    /// A token.
+    Token(AccessToken),
+    /// No token this time: try again (the reason says why).
+    Unavailable(String),
+    /// The credentials were refused.
+    Rejected {
+        /// The OAuth error code (`invalid_client`).
+        code: String,
+        /// The first line of its description.
+        description: String,
+    },
+}
+
+/// The longest a token is kept, whatever its answer says: Entra ID issues tokens for at most a
+/// day, and a larger `expires_in` is a broken answer, not a reason to overflow the clock.
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// Reads an answer of the token endpoint, received at `issued`.
+pub(crate) fn read_answer(status: u16, body: &[u8], issued: Instant) -> TokenAnswer {
+    match status {
+        200 => match serde_json::from_slice::<TokenResponse>(body) {
+            Ok(parsed) => TokenAnswer::Token(AccessToken {
+                value: SecretString::new(parsed.access_token),
+                issued,
+                expires_at: issued + Duration::from_secs(parsed.expires_in).min(MAX_LIFETIME),
+            }),
+            Err(error) => TokenAnswer::Unavailable(format!(
+                "the token response is not what the docs describe: {error}"
+            )),
+        },
+        408 | 429 | 500..=599 => TokenAnswer::Unavailable(format!("HTTP {status}")),
+        _ => {
+            let error: TokenErrorBody = serde_json::from_slice(body).unwrap_or_default();
+            TokenAnswer::Rejected {
+                code: if error.error.is_empty() {
+                    "unknown_error".to_string()
+                } else {
+                    error.error
+                },
+                description: first_line(&error.error_description),
+            }
         }
     }
 }

@@ -318,9 +318,13 @@ impl ApiClient {
     }
 }
 
+/// The longest wait a throttled answer's message is followed for: the longest quota cycle of the
+/// Defender APIs (an hour). A larger figure is a broken answer, not a reason to stop for years.
+const MAX_NAMED_WAIT: Duration = Duration::from_secs(3600);
+
 /// The wait a throttled answer's message names: advanced hunting's "You can run queries again
-/// in 00:04:12." (the portal's wording, `hh:mm:ss`).
-fn wait_named_in(body: &[u8]) -> Option<Duration> {
+/// in 00:04:12." (the portal's wording, `hh:mm:ss`), at most [`MAX_NAMED_WAIT`].
+pub(crate) fn wait_named_in(body: &[u8]) -> Option<Duration> {
     let (_, message) = error_of(body);
     let after = &message[message.find("again in ")? + "again in ".len()..];
     let clock: String = after
@@ -335,7 +339,12 @@ fn wait_named_in(body: &[u8]) -> Option<Duration> {
     let [hours, minutes, seconds] = parts[..] else {
         return None;
     };
-    Some(Duration::from_secs(hours * 3600 + minutes * 60 + seconds))
+    let seconds = hours
+        .checked_mul(3600)
+        .and_then(|total| total.checked_add(minutes.checked_mul(60)?))
+        .and_then(|total| total.checked_add(seconds))
+        .map_or(MAX_NAMED_WAIT, Duration::from_secs);
+    Some(seconds.min(MAX_NAMED_WAIT))
 }
 
 /// The time left until the current `cycle` of the wall clock ends (cycles start on the hour).

@@ -190,6 +190,11 @@ impl Framer {
             let end = self.offset + len as u64;
             return Some(self.end_oversize(skipping, len, end));
         }
+        if self.buffer.len() > self.max_frame_bytes {
+            let len = self.buffer.len();
+            let skipping = self.start_skipping(len);
+            return Some(self.end_oversize(skipping, 0, self.offset));
+        }
         let content = trim_end(&self.buffer);
         if content.iter().all(u8::is_ascii_whitespace) {
             let len = self.buffer.len();
@@ -209,8 +214,12 @@ impl Framer {
     }
 
     /// Ends an oversize frame whose remaining `len` buffered bytes run up to `end`.
-    fn end_oversize(&mut self, skipping: Skipping, len: usize, end: u64) -> Frame {
+    fn end_oversize(&mut self, mut skipping: Skipping, len: usize, end: u64) -> Frame {
         let size = skipping.size + len as u64;
+        let room = OVERSIZE_PREFIX_BYTES.saturating_sub(skipping.prefix.len());
+        skipping
+            .prefix
+            .extend_from_slice(&self.buffer[..len.min(room)]);
         self.consume(len);
         Frame::Oversize {
             prefix: Bytes::from(skipping.prefix),
@@ -237,8 +246,10 @@ impl Framer {
             None if at_end || content.len() > self.max_frame_bytes => content,
             None => return false,
         };
+        // A first line over the limit is decided the same whether it came whole or in pieces.
+        let long = line.len() > self.max_frame_bytes;
         let line = trim_end(line);
-        self.mode = if line.ends_with(b"{") || line.ends_with(b"[") {
+        self.mode = if !long && (line.ends_with(b"{") || line.ends_with(b"[")) {
             Mode::Documents
         } else {
             Mode::Lines
@@ -259,6 +270,12 @@ impl Framer {
                     return Some(Some(frame));
                 }
                 let start = self.offset;
+                if newline > self.max_frame_bytes {
+                    let skipping = self.start_skipping(newline);
+                    let frame = self.end_oversize(skipping, 0, end);
+                    self.consume(1);
+                    return Some(Some(frame));
+                }
                 let mut line = self.buffer.split_to(newline + 1);
                 self.offset = end;
                 self.scanned = 0;
@@ -310,6 +327,10 @@ impl Framer {
                 if let Some(skipping) = self.skipping.take() {
                     return Some(Some(self.end_oversize(skipping, index, end)));
                 }
+                if index > self.max_frame_bytes {
+                    let skipping = self.start_skipping(index);
+                    return Some(Some(self.end_oversize(skipping, 0, end)));
+                }
                 let start = self.offset;
                 let bytes = self.buffer.split_to(index).freeze();
                 self.offset = end;
@@ -335,16 +356,25 @@ impl Framer {
                 self.consume_keeping_scan(held);
             }
             None if held > self.max_frame_bytes => {
-                let prefix = self.buffer[..held.min(OVERSIZE_PREFIX_BYTES)].to_vec();
-                self.skipping = Some(Skipping {
-                    prefix,
-                    start: self.offset,
-                    size: held as u64,
-                });
-                self.consume_keeping_scan(held);
+                let skipping = self.start_skipping(held);
+                self.skipping = Some(skipping);
+                self.scanned = 0;
             }
             None => {}
         }
+    }
+
+    /// Starts skipping an oversize frame whose first `len` bytes are buffered: keeps their
+    /// prefix and drops them.
+    fn start_skipping(&mut self, len: usize) -> Skipping {
+        let skipping = Skipping {
+            prefix: self.buffer[..len.min(OVERSIZE_PREFIX_BYTES)].to_vec(),
+            start: self.offset,
+            size: len as u64,
+        };
+        let _ = self.buffer.split_to(len);
+        self.offset += len as u64;
+        skipping
     }
 
     fn consume_keeping_scan(&mut self, len: usize) {

@@ -17,7 +17,7 @@
 
 mod acks;
 mod encode;
-mod response;
+pub(crate) mod response;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -27,7 +27,7 @@ struct Reply {
 
 /// What to do after an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Outcome {
+pub(crate) enum Outcome {
     /// Taken; wait for this ack id when there is one.
     Accepted { ack_id: Option<u64> },
     /// Try the same request again later; `kind` labels the error metric.
@@ -44,7 +44,7 @@ pub(super) enum Outcome {
 }
 
 /// Reads an answer.
-pub(super) fn classify(http: u16, body: &[u8]) -> Outcome {
+pub(crate) fn classify(http: u16, body: &[u8]) -> Outcome {
     let reply: Reply = serde_json::from_slice(body).unwrap_or_default();
     let reason = describe(http, &reply, body);
     match (http, reply.code) {
@@ -84,12 +84,12 @@ fn describe(http: u16, reply: &Reply, body: &[u8]) -> String {
 }
 
 /// The HEC `code` of an answer, if it has one.
-pub(super) fn code(body: &[u8]) -> Option<u16> {
+pub(crate) fn code(body: &[u8]) -> Option<u16> {
     serde_json::from_slice::<Reply>(body).ok()?.code
 }
 
 /// Answers of `/services/collector/ack`: the ids now indexed.
-pub(super) fn indexed_acks(body: &[u8]) -> Result<Vec<u64>, String> {
+pub(crate) fn indexed_acks(body: &[u8]) -> Result<Vec<u64>, String> {
     #[derive(Deserialize)]
     struct Acks {
         acks: std::collections::HashMap<String, bool>,

@@ -7,7 +7,7 @@
 //! acknowledged, whether it arrived or not.
 
 mod connection;
-mod message;
+pub(crate) mod message;
 
 use std::ops::Range;
 use std::time::Duration;

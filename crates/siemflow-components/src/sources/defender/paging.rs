@@ -284,33 +284,34 @@ impl Pager {
                     });
                 }
             };
-            let answer: ListAnswer<'_> =
-                serde_json::from_slice(&body).map_err(|error| PageError {
-                    request: request.clone(),
-                    error: PageProblem::Invalid(format!(
-                        "the answer is not an OData collection ({error})"
-                    )),
-                })?;
-            let entries: Vec<Entry> = answer
-                .value
-                .iter()
-                .map(|raw| entry(self.api, body.slice_ref(raw.get().as_bytes())))
-                .collect();
-            let next_link = answer.next_link;
-            self.advance(&entries, next_link, &url)
+            return self
+                .read_page(body, &url)
+                .map(Some)
                 .map_err(|message| PageError {
                     request,
                     error: PageProblem::Invalid(message),
-                })?;
-            return Ok(Some(Page {
-                entries,
-                bytes: body.len(),
-            }));
+                });
         }
     }
 
+    /// Reads the answer to the request for `url` and moves the walk past it.
+    pub(crate) fn read_page(&mut self, body: Bytes, url: &Url) -> Result<Page, String> {
+        let answer: ListAnswer<'_> = serde_json::from_slice(&body)
+            .map_err(|error| format!("the answer is not an OData collection ({error})"))?;
+        let entries: Vec<Entry> = answer
+            .value
+            .iter()
+            .map(|raw| entry(self.api, body.slice_ref(raw.get().as_bytes())))
+            .collect();
+        self.advance(&entries, answer.next_link, url)?;
+        Ok(Page {
+            entries,
+            bytes: body.len(),
+        })
+    }
+
     /// The URL of the next request, or `None` when the walk is over.
-    fn request(&self) -> Option<Url> {
+    pub(crate) fn request(&self) -> Option<Url> {
         let time_field = self.api.time_field();
         match &self.walk {
             Walk::Time { done: true, .. } => None,

@@ -118,8 +118,8 @@ struct Hunter<'a> {
 }
 
 /// One row of a result.
-struct Row {
-    body: Bytes,
+pub(crate) struct Row {
+    pub(crate) body: Bytes,
     digest: String,
     timestamp: i64,
 }
@@ -134,6 +134,38 @@ struct Answer<'a> {
 struct RowTime<'a> {
     #[serde(borrow, default, rename = "Timestamp")]
     timestamp: Option<Cow<'a, str>>,
+}
+
+/// The rows of an advanced hunting answer, with the bytes of all rows and of the largest one.
+/// A row without a readable `Timestamp` is placed at `to`, the window's end.
+pub(crate) fn read_rows(
+    answer: &Bytes,
+    to: SystemTime,
+) -> Result<(Vec<Row>, usize, usize), serde_json::Error> {
+    let parsed: Answer<'_> = serde_json::from_slice(answer)?;
+    let mut bytes = 0usize;
+    let mut largest = 0usize;
+    let rows = parsed
+        .results
+        .iter()
+        .map(|raw| {
+            let text = raw.get();
+            bytes += text.len();
+            largest = largest.max(text.len());
+            let time: RowTime<'_> = serde_json::from_str(text).unwrap_or_default();
+            let timestamp = time
+                .timestamp
+                .as_deref()
+                .and_then(|t| humantime::parse_rfc3339_weak(t.trim_end_matches('Z')).ok())
+                .map_or_else(|| micros(to), micros);
+            Row {
+                body: answer.slice_ref(text.as_bytes()),
+                digest: format!("{:032x}", xxh3_128(text.as_bytes())),
+                timestamp,
+            }
+        })
+        .collect();
+    Ok((rows, bytes, largest))
 }
 
 /// What one query gave.
@@ -279,8 +311,8 @@ impl Hunter<'_> {
                 return Err(Cut::Failed(why));
             }
         };
-        let parsed: Answer<'_> = match serde_json::from_slice(&answer) {
-            Ok(parsed) => parsed,
+        let (rows, bytes, largest) = match read_rows(&answer, to) {
+            Ok(read) => read,
             Err(error) => {
                 let why = format!("POST {PATH}: the answer has no `results` array ({error})");
                 self.component.metrics.error(
@@ -290,31 +322,7 @@ impl Hunter<'_> {
                 return Err(Cut::Failed(why));
             }
         };
-        self.component
-            .metrics
-            .received(parsed.results.len(), answer.len());
-        let mut bytes = 0usize;
-        let mut largest = 0usize;
-        let rows: Vec<Row> = parsed
-            .results
-            .iter()
-            .map(|raw| {
-                let text = raw.get();
-                bytes += text.len();
-                largest = largest.max(text.len());
-                let time: RowTime<'_> = serde_json::from_str(text).unwrap_or_default();
-                let timestamp = time
-                    .timestamp
-                    .as_deref()
-                    .and_then(|t| humantime::parse_rfc3339_weak(t.trim_end_matches('Z')).ok())
-                    .map_or_else(|| micros(to), micros);
-                Row {
-                    body: answer.slice_ref(text.as_bytes()),
-                    digest: format!("{:032x}", xxh3_128(text.as_bytes())),
-                    timestamp,
-                }
-            })
-            .collect();
+        self.component.metrics.received(rows.len(), answer.len());
         if rows.len() >= self.settings.row_limit {
             return Ok(Outcome::Cut(
                 rows,

@@ -12,7 +12,7 @@ mod balance;
 mod blob_commits;
 mod blob_store;
 pub mod checkpoint;
-mod message;
+pub(crate) mod message;
 mod partition;
 mod supervisor;
 

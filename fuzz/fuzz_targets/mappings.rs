@@ -1,0 +1,3 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| siemflow_defender_mapping::fuzzing::mappings(data));
