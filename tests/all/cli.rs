@@ -23,10 +23,16 @@ fn quickstart_writes_one_line_per_sample_record() {
         }
     }
     assert_eq!(expected, 12);
+    // The repository's layout in a temporary directory, run from another working directory:
+    // the pipeline's paths are taken from its own folder.
     std::fs::create_dir_all(dir.path().join("samples")).unwrap();
     std::os::unix::fs::symlink(&samples, dir.path().join("samples/quickstart")).unwrap();
-    let pipeline = root.join("pipelines/quickstart.yaml");
-    let run = output(siemflow(dir.path()).arg("run").arg(&pipeline));
+    std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
+    let pipeline = dir.path().join("pipelines/quickstart.yaml");
+    std::fs::copy(root.join("pipelines/quickstart.yaml"), &pipeline).unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let run = output(siemflow(&elsewhere).arg("run").arg(&pipeline));
     assert_eq!(run.status.code(), Some(0), "{}", describe(&run));
     // The run ends with what it moved.
     let log = String::from_utf8_lossy(&run.stderr);
@@ -67,7 +73,7 @@ fn quickstart_writes_one_line_per_sample_record() {
             .contains("\"ReportId\":9007199254740993")
     );
 
-    let again = output(siemflow(dir.path()).arg("run").arg(&pipeline));
+    let again = output(siemflow(&elsewhere).arg("run").arg(&pipeline));
     assert_eq!(again.status.code(), Some(0), "{}", describe(&again));
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("pipeline finished after"),
@@ -535,4 +541,67 @@ fn the_container_image_runs_unprivileged_keeps_its_data_in_a_volume_and_checks_h
         Some(0),
         "nothing listening is unhealthy"
     );
+}
+
+#[test]
+fn relative_paths_in_a_pipeline_file_are_taken_from_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        &d.join("exports/[x] a.json"),
+        "{\"category\":\"c\",\"n\":1}\n",
+    );
+    std::fs::create_dir_all(d.join("conf [1]/plugins")).unwrap();
+    std::fs::copy(
+        crate::support::guest("tag"),
+        d.join("conf [1]/plugins/tag.wasm"),
+    )
+    .unwrap();
+    let pipeline = d.join("conf [1]/p.yaml");
+    write(
+        &pipeline,
+        r#"id: p
+sources:
+  in: { type: file, path: "../exports/[[]x] *.json", follow: false }
+transforms:
+  map: { type: wasm, inputs: [in], plugin: plugins/tag.wasm, config: { prefix: rel } }
+sinks:
+  out: { type: file, inputs: [map], path: out/events.txt }
+  siem:
+    type: syslog
+    inputs: [map]
+    address: "127.0.0.1:1"
+    transport: tls
+    tls: { ca_file: certs/ca.pem, cert_file: /abs/client.pem, key_file: certs/client.key }
+"#,
+    );
+    // Every path option, as compiled: relative ones moved under the file's folder.
+    let compiled = crate::support::compile(&pipeline, &siemflow_components::registry());
+    let shown = format!("{:?}", compiled.components);
+    let folder = d.join("conf [1]");
+    for expected in [
+        folder.join("certs/ca.pem"),
+        folder.join("certs/client.key"),
+        folder.join("out/events.txt"),
+        folder.join("plugins/tag.wasm"),
+    ] {
+        assert!(
+            shown.contains(&*expected.to_string_lossy()),
+            "{expected:?} in {shown}"
+        );
+    }
+    assert!(
+        shown.contains("\"/abs/client.pem\""),
+        "absolute paths stay: {shown}"
+    );
+
+    // Run from another folder, without the syslog sink (nothing listens there).
+    let text = std::fs::read_to_string(&pipeline).unwrap();
+    let without_siem = text.split("  siem:").next().unwrap().to_string();
+    write(&pipeline, without_siem);
+    let elsewhere = d.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let run = output(siemflow(&elsewhere).arg("run").arg(&pipeline));
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(lines(&folder.join("out/events.txt")), ["rel|c|1|0"]);
 }

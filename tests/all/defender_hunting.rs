@@ -185,7 +185,7 @@ fn late_rows_arrive_exactly_once_through_the_quotas_and_map_like_streaming_recor
     let dir = tempfile::tempdir().unwrap();
     write(
         &dir.path().join("pipelines/p.yaml"),
-        pipeline(&server, QUERY, ""),
+        pipeline(&server, QUERY, "").replace("path: rows", "path: ../rows"),
     );
     let service = Service::start(dir.path(), "pipelines");
     let generator = Generator::start(server.clone());
@@ -355,7 +355,8 @@ fn a_result_cut_at_the_row_cap_is_split_and_read_whole() {
             &server,
             QUERY,
             "    result_row_limit: 200\n    rate_limit: { per_minute: 6000, per_hour: 100000 }",
-        ),
+        )
+        .replace("path: rows", "path: ../rows"),
     );
     let service = Service::start(dir.path(), "pipelines");
     let expected: Vec<u64> = (0..1_000).collect();

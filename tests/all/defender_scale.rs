@@ -34,7 +34,7 @@ fn write_pipeline(root: &Path, server: &DefenderApi) {
     write(
         &root.join("pipelines/p.yaml"),
         format!(
-            "id: contoso\nsources:\n  alerts:\n{}  incidents:\n{}sinks:\n  alerts_out: {{ type: file, inputs: [alerts], path: alerts.jsonl }}\n  incidents_out: {{ type: file, inputs: [incidents], path: incidents.jsonl }}\n",
+            "id: contoso\nsources:\n  alerts:\n{}  incidents:\n{}sinks:\n  alerts_out: {{ type: file, inputs: [alerts], path: ../alerts.jsonl }}\n  incidents_out: {{ type: file, inputs: [incidents], path: ../incidents.jsonl }}\n",
             source(server, "defender_alerts", ""),
             source(server, "defender_incidents", "    include_alerts: true\n"),
         ),
@@ -328,7 +328,7 @@ fn a_cursor_that_cannot_move_shows_in_the_log_metrics_and_health_until_it_moves(
     write(
         &dir.path().join("pipelines/p.yaml"),
         format!(
-            "id: contoso\nsources:\n  alerts:\n{}sinks:\n  out: {{ type: file, inputs: [alerts], path: out.jsonl }}\n",
+            "id: contoso\nsources:\n  alerts:\n{}sinks:\n  out: {{ type: file, inputs: [alerts], path: ../out.jsonl }}\n",
             source(&server, "defender_alerts", "")
         ),
     );

@@ -107,7 +107,7 @@ fn a_siem_that_refuses_connections_degrades_its_pipeline_until_it_takes_events()
     write(
         &dir.path().join("pipelines/p.yaml"),
         format!(
-            "id: contoso\nsources:\n  in: {{ type: file, path: in.jsonl, follow: true }}\nsinks:\n  siem: {{ type: syslog, inputs: [in], address: \"127.0.0.1:{port}\", transport: tcp }}\n"
+            "id: contoso\nsources:\n  in: {{ type: file, path: ../in.jsonl, follow: true }}\nsinks:\n  siem: {{ type: syslog, inputs: [in], address: \"127.0.0.1:{port}\", transport: tcp }}\n"
         ),
     );
     let rules = simple_rules();

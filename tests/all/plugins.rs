@@ -99,11 +99,12 @@ fn a_looping_plugin_is_stopped_and_only_its_batch_is_dead_lettered() {
             "{ mode: spin, at: 55 }",
             "{ time_per_batch: 50ms }",
             10,
-        ),
+        )
+        .replace("path: ", "path: ../"),
     );
     write(
         &dir.path().join("pipelines/good.yaml"),
-        wasm_pipeline("good", "tag", "{ prefix: OK }", "{}", 500),
+        wasm_pipeline("good", "tag", "{ prefix: OK }", "{}", 500).replace("path: ", "path: ../"),
     );
     let result = output(siemflow(dir.path()).args(["run", "pipelines", "--data-dir", "data"]));
     assert_eq!(result.status.code(), Some(0), "{}", describe(&result));
@@ -141,11 +142,13 @@ fn a_memory_bomb_fails_at_its_limit_and_a_panic_is_a_trap() {
             "{ mode: allocate, at: 12 }",
             "{ memory: 16MiB }",
             10,
-        ),
+        )
+        .replace("path: ", "path: ../"),
     );
     write(
         &dir.path().join("pipelines/trap.yaml"),
-        wasm_pipeline("trap", "misbehave", "{ mode: panic, at: 25 }", "{}", 10),
+        wasm_pipeline("trap", "misbehave", "{ mode: panic, at: 25 }", "{}", 10)
+            .replace("path: ", "path: ../"),
     );
     let result = output(siemflow(dir.path()).args(["run", "pipelines", "--data-dir", "data"]));
     assert_eq!(result.status.code(), Some(0), "{}", describe(&result));

@@ -109,11 +109,11 @@ fn a_marker_secret_appears_in_no_error_log_health_or_metric() {
     write(&run.join("in.json"), "{\"n\":1}\n{\"n\":2}\n");
     write(
         &run.join("pipelines/siem.yaml"),
-        "id: siem\nsources:\n  in: { type: file, path: in.json, follow: true }\nsinks:\n  sys: { type: syslog, inputs: [in], address: \"${MARKER}.invalid:514\", transport: tcp }\n  web: { type: http, inputs: [in], endpoint: \"http://127.0.0.1:1/${MARKER}\" }\n",
+        "id: siem\nsources:\n  in: { type: file, path: ../in.json, follow: true }\nsinks:\n  sys: { type: syslog, inputs: [in], address: \"${MARKER}.invalid:514\", transport: tcp }\n  web: { type: http, inputs: [in], endpoint: \"http://127.0.0.1:1/${MARKER}\" }\n",
     );
     write(
         &run.join("pipelines/start.yaml"),
-        "id: start\nsources:\n  in: { type: file, path: in.json, follow: true }\nsinks:\n  out: { type: file, inputs: [in], path: \"/proc/nonexistent-${MARKER}/out.log\" }\n",
+        "id: start\nsources:\n  in: { type: file, path: ../in.json, follow: true }\nsinks:\n  out: { type: file, inputs: [in], path: \"/proc/nonexistent-${MARKER}/out.log\" }\n",
     );
     write(
         &run.join("pipelines/app.yaml"),

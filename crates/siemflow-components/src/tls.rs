@@ -83,6 +83,14 @@ impl std::fmt::Debug for TlsClient {
 }
 
 impl TlsOptions {
+    /// Takes relative certificate paths from the pipeline file's folder.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        use siemflow_core::config::paths::resolve_opt;
+        resolve_opt(base, &mut self.ca_file);
+        resolve_opt(base, &mut self.cert_file);
+        resolve_opt(base, &mut self.key_file);
+    }
+
     /// Checks the options without reading any file.
     pub fn check(&self) -> Result<(), String> {
         match (&self.cert_file, &self.key_file) {
@@ -213,6 +221,12 @@ pub struct ServerTlsOptions {
 }
 
 impl ServerTlsOptions {
+    /// Takes relative certificate paths from the pipeline file's folder.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        siemflow_core::config::paths::resolve(base, &mut self.cert_file);
+        siemflow_core::config::paths::resolve(base, &mut self.key_file);
+    }
+
     /// Reads the files into a rustls server configuration.
     pub fn config(&self) -> Result<rustls::ServerConfig, String> {
         let chain = read_certificates(&self.cert_file)?;

@@ -135,7 +135,13 @@ pub fn compile(file: PipelineFile, registry: &Registry) -> Result<Pipeline, Conf
                 ));
             }
             Some(Err(error)) => errors.push(de_error(&path, decl.options.mark, &here, error)),
-            Some(Ok(config)) => {
+            Some(Ok(mut config)) => {
+                let base = path.parent().unwrap_or(std::path::Path::new(""));
+                match &mut config {
+                    ComponentConfig::Source(c) => c.resolve_paths(base),
+                    ComponentConfig::Transform(c) => c.resolve_paths(base),
+                    ComponentConfig::Sink(c) => c.resolve_paths(base),
+                }
                 let check = match &config {
                     ComponentConfig::Source(c) => c.check(),
                     ComponentConfig::Transform(c) => c.check(),

@@ -156,6 +156,12 @@ impl SourceSender {
 
 /// A source type.
 pub trait SourceConfig: Debug + Send + Sync {
+    /// Makes the config's relative file paths relative to `base`, the pipeline file's folder
+    /// (see [`crate::config::paths`]). Called once, before [`check`](Self::check).
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        let _ = base;
+    }
+
     /// Checks the config without touching the outside world.
     fn check(&self) -> Result<(), String> {
         Ok(())
@@ -236,6 +242,12 @@ pub trait Transform: Send + 'static {
 
 /// A transform type.
 pub trait TransformConfig: Debug + Send + Sync {
+    /// Makes the config's relative file paths relative to `base`, the pipeline file's folder
+    /// (see [`crate::config::paths`]). Called once, before [`check`](Self::check).
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        let _ = base;
+    }
+
     /// Checks the config without touching the outside world.
     fn check(&self) -> Result<(), String> {
         Ok(())
@@ -267,6 +279,12 @@ pub struct SinkContext {
 
 /// A sink type.
 pub trait SinkConfig: Debug + Send + Sync {
+    /// Makes the config's relative file paths relative to `base`, the pipeline file's folder
+    /// (see [`crate::config::paths`]). Called once, before [`check`](Self::check).
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        let _ = base;
+    }
+
     /// Checks the config without touching the outside world.
     fn check(&self) -> Result<(), String> {
         Ok(())

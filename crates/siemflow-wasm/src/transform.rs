@@ -100,6 +100,16 @@ impl WasmTransformConfig {
 }
 
 impl TransformConfig for WasmTransformConfig {
+    /// A plugin file is taken from the pipeline file's folder (`builtin:` names are not files).
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        if !self.plugin.starts_with("builtin:") && std::path::Path::new(&self.plugin).is_relative()
+        {
+            let mut path = std::path::PathBuf::from(&self.plugin);
+            siemflow_core::config::paths::resolve(base, &mut path);
+            self.plugin = path.to_string_lossy().into_owned();
+        }
+    }
+
     /// Loads the plugin and runs its `init` with the config: a plugin that does not load, does not
     /// export the world, or rejects its config is a configuration error.
     fn check(&self) -> Result<(), String> {

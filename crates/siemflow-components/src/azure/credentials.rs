@@ -69,6 +69,22 @@ pub enum TokenVersion {
 }
 
 impl EntraAppConfig {
+    /// Takes a relative certificate path from the pipeline file's folder.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        if let Some(certificate) = &mut self.client_certificate {
+            siemflow_core::config::paths::resolve(base, &mut certificate.path);
+        }
+    }
+}
+
+impl EntraAppBlock {
+    /// Takes a relative certificate path from the pipeline file's folder.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        self.app.resolve_paths(base);
+    }
+}
+
+impl EntraAppConfig {
     /// Checks the options without reading files or connecting.
     pub fn check(&self) -> Result<(), String> {
         let tenant = self.tenant_id.trim();

@@ -51,6 +51,11 @@ pub struct RateLimit {
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl DefenderApiConfig {
+    /// Takes a relative `ca_file` from the pipeline file's folder.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        siemflow_core::config::paths::resolve_opt(base, &mut self.ca_file);
+    }
+
     /// Checks the options without reading files or connecting.
     pub fn check(&self, app: &EntraAppConfig) -> Result<(), String> {
         app.check()?;

@@ -26,6 +26,10 @@ pub struct FileSinkConfig {
 }
 
 impl SinkConfig for FileSinkConfig {
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        siemflow_core::config::paths::resolve(base, &mut self.path);
+    }
+
     fn check(&self) -> Result<(), String> {
         if self.path.as_os_str().is_empty() {
             return Err("`path` cannot be empty".into());

@@ -65,6 +65,18 @@ fn default_poll_interval() -> Duration {
 }
 
 impl SourceConfig for FileSourceConfig {
+    /// The pattern is taken from the pipeline file's folder, whose own glob characters are
+    /// escaped.
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        if Path::new(&self.path).is_relative() && !base.as_os_str().is_empty() {
+            let folder = glob::Pattern::escape(&base.to_string_lossy());
+            self.path = Path::new(&folder)
+                .join(&self.path)
+                .to_string_lossy()
+                .into_owned();
+        }
+    }
+
     fn check(&self) -> Result<(), String> {
         glob::Pattern::new(&self.path)
             .map_err(|error| format!("`path` is not a valid glob pattern: {error}"))?;
@@ -121,10 +133,16 @@ impl FileSourceConfig {
         if matches {
             return Ok(());
         }
-        let base = std::env::current_dir()
-            .map(|dir| dir.display().to_string())
-            .unwrap_or_else(|_| "the working directory".into());
-        let missing = format!("no file matches `{}` (relative to {base})", self.path);
+        // The path was taken from the pipeline file's folder; it is relative only when the
+        // pipeline file was named by a relative path.
+        let missing = if Path::new(&self.path).is_relative() {
+            let here = std::env::current_dir()
+                .map(|dir| dir.display().to_string())
+                .unwrap_or_else(|_| "the working directory".into());
+            format!("no file matches `{}` (from {here})", self.path)
+        } else {
+            format!("no file matches `{}`", self.path)
+        };
         if self.follow || self.allow_missing {
             tracing::warn!(
                 pipeline = %component.pipeline,

@@ -89,6 +89,12 @@ fn default_max_pending_events() -> usize {
 }
 
 impl SourceConfig for HttpServerConfig {
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        if let Some(tls) = &mut self.tls {
+            tls.resolve_paths(base);
+        }
+    }
+
     fn check(&self) -> Result<(), String> {
         self.address
             .parse::<SocketAddr>()

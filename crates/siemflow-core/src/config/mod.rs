@@ -10,6 +10,7 @@ pub mod de;
 pub mod duration;
 mod error;
 pub mod interpolate;
+pub mod paths;
 mod pipeline;
 pub mod size;
 pub mod yaml;

@@ -67,6 +67,11 @@ impl DefenderAlertUpdateConfig {
 }
 
 impl SinkConfig for DefenderAlertUpdateConfig {
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        self.app.resolve_paths(base);
+        self.connection.resolve_paths(base);
+    }
+
     fn check(&self) -> Result<(), String> {
         self.connection.check(&self.app)
     }

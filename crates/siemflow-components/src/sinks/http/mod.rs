@@ -170,6 +170,12 @@ impl HttpSinkConfig {
 }
 
 impl SinkConfig for HttpSinkConfig {
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        if let Some(tls) = &mut self.tls {
+            tls.resolve_paths(base);
+        }
+    }
+
     fn check(&self) -> Result<(), String> {
         let url = http_client::parse_endpoint(&self.endpoint)?;
         http_client::check_tls(&url, self.tls.as_ref())?;

@@ -173,6 +173,12 @@ fn default_request_timeout() -> Duration {
 }
 
 impl SinkConfig for SplunkHecSinkConfig {
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        if let Some(tls) = &mut self.tls {
+            tls.resolve_paths(base);
+        }
+    }
+
     fn check(&self) -> Result<(), String> {
         let url = http_client::parse_endpoint(&self.endpoint)?;
         http_client::check_tls(&url, self.tls.as_ref())?;

@@ -243,6 +243,12 @@ impl SyslogSinkConfig {
 }
 
 impl SinkConfig for SyslogSinkConfig {
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        if let Some(tls) = &mut self.tls {
+            tls.resolve_paths(base);
+        }
+    }
+
     fn check(&self) -> Result<(), String> {
         match self.address.rsplit_once(':') {
             Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}

@@ -129,6 +129,13 @@ impl AzureBlobSourceConfig {
 }
 
 impl SourceConfig for AzureBlobSourceConfig {
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        siemflow_core::config::paths::resolve_opt(base, &mut self.ca_file);
+        if let Some(entra) = &mut self.entra {
+            entra.resolve_paths(base);
+        }
+    }
+
     fn check(&self) -> Result<(), String> {
         if let Some(block) = &self.entra {
             block

@@ -196,6 +196,11 @@ impl PollConfig {
 }
 
 impl<A: ApiChoice> SourceConfig for DefenderSourceConfig<A> {
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        self.app.resolve_paths(base);
+        self.connection.resolve_paths(base);
+    }
+
     fn check(&self) -> Result<(), String> {
         self.connection.check(&self.app)?;
         self.poll.check(self.api.list_api())

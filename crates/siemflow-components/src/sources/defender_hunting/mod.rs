@@ -115,6 +115,11 @@ impl DefenderHuntingConfig {
 }
 
 impl SourceConfig for DefenderHuntingConfig {
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        self.app.resolve_paths(base);
+        self.connection.resolve_paths(base);
+    }
+
     fn check(&self) -> Result<(), String> {
         self.connection.check(&self.app)?;
         query::check(&self.query)?;

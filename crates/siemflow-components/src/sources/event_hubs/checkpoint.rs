@@ -91,6 +91,14 @@ impl Default for CheckpointsConfig {
 }
 
 impl CheckpointsConfig {
+    /// Takes relative certificate paths from the pipeline file's folder.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        siemflow_core::config::paths::resolve_opt(base, &mut self.ca_file);
+        if let Some(entra) = &mut self.entra {
+            entra.resolve_paths(base);
+        }
+    }
+
     /// Checks the options; for `blob`, returns a client of the account and the container.
     pub fn blob(&self) -> Result<Option<(BlobClient, String)>, String> {
         let blob_options = self.connection_string.is_some()

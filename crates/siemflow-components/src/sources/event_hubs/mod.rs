@@ -340,6 +340,14 @@ async fn run(
 }
 
 impl SourceConfig for EventHubsSourceConfig {
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        siemflow_core::config::paths::resolve_opt(base, &mut self.ca_file);
+        if let Some(entra) = &mut self.entra {
+            entra.resolve_paths(base);
+        }
+        self.checkpoints.resolve_paths(base);
+    }
+
     fn check(&self) -> Result<(), String> {
         if let Some(block) = &self.entra {
             block
