@@ -418,6 +418,34 @@ mod tests {
         out
     }
 
+    #[test]
+    fn a_frame_over_the_limit_is_oversize_however_it_was_read() {
+        let lines = b"{\"a\":\"0123456789\"}\r\n{\"b\":1}\n";
+        let documents = b"{\n \"a\": \"0123456789\"\n}\n{\"b\":1}\n";
+        for chunk in [1, 4, 64] {
+            for (framing, input, size, end) in [
+                (Framing::Lines, &lines[..], 19, 20),
+                (Framing::Documents, &documents[..], 22, 22),
+            ] {
+                let got = frames(framing, 10, input, chunk);
+                assert_eq!(got.len(), 2, "{chunk}: {got:?}");
+                match &got[0] {
+                    Frame::Oversize {
+                        prefix,
+                        size: got_size,
+                        start: 0,
+                        end: got_end,
+                    } => {
+                        assert_eq!((*got_size, *got_end), (size, end), "{chunk}: {got:?}");
+                        assert_eq!(&prefix[..], &input[..size as usize]);
+                    }
+                    other => panic!("{chunk}: {other:?}"),
+                }
+                assert_eq!(data(&got[1]).0, b"{\"b\":1}");
+            }
+        }
+    }
+
     fn data(frame: &Frame) -> (&[u8], u64, u64) {
         match frame {
             Frame::Data { bytes, start, end } => (bytes, *start, *end),
