@@ -145,3 +145,13 @@ fn the_complete_pipelines_in_the_docs_are_valid() {
     }
     assert!(checked >= 4, "complete examples checked: {checked}");
 }
+
+#[test]
+fn a_repeated_id_is_one_error_not_a_missing_sink_too() {
+    check_golden("repeated-id");
+}
+
+#[test]
+fn a_tab_is_named_in_plain_words_at_its_line() {
+    check_golden("syntax-tab");
+}

@@ -181,7 +181,7 @@ pub fn compile(file: PipelineFile, registry: &Registry) -> Result<Pipeline, Conf
     }
     errors.extend(find_cycles(&file));
 
-    let has = |kind| file.components.iter().any(|c| c.kind == kind);
+    let has = |kind| file.declared.contains(&kind);
     if !file.id.is_empty() && (!has(ComponentKind::Source) || !has(ComponentKind::Sink)) {
         errors.push(ConfigError::new(
             &path,

@@ -230,6 +230,9 @@ pub struct PipelineFile {
     pub components: Vec<ComponentDecl>,
     /// The `tests:` cases.
     pub tests: Vec<TestCase>,
+    /// The sections that declare at least one component, valid or not: a section whose only
+    /// component was refused (a repeated id) is not reported again as missing.
+    pub declared: Vec<ComponentKind>,
 }
 
 const TOP_LEVEL_KEYS: &[&str] = &["id", "sources", "transforms", "sinks", "tests"];
@@ -309,6 +312,7 @@ fn read_str(
         id_mark: root.mark,
         components: Vec::new(),
         tests: Vec::new(),
+        declared: Vec::new(),
     };
     let mut seen_id = false;
     for (key, value) in entries {
@@ -418,6 +422,12 @@ fn read_section(
 ) {
     if section.is_null() {
         return;
+    }
+    if section
+        .as_mapping()
+        .is_some_and(|entries| !entries.is_empty())
+    {
+        pipeline.declared.push(kind);
     }
     let Some(entries) = section.as_mapping() else {
         errors.push(ConfigError::new(

@@ -146,16 +146,75 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// The first tab of `mark`'s line up to `mark`: the parser points just past it.
+fn at_tab(source: &str, mark: Mark) -> Mark {
+    let line = source
+        .split(['\n'])
+        .nth(mark.line.saturating_sub(1) as usize)
+        .unwrap_or_default();
+    match line
+        .chars()
+        .take(mark.column as usize)
+        .position(|c| c == '\t')
+    {
+        Some(index) => Mark {
+            line: mark.line,
+            column: index as u32 + 1,
+        },
+        None => mark,
+    }
+}
+
+/// The YAML parser's message for the mistakes people make in pipeline files, said the way a
+/// person would fix them; the parser's own words follow in parentheses.
+fn in_plain_words(info: &str) -> String {
+    let plain = match info {
+        "tabs disallowed within this context (block indentation)"
+        | "tabs disallowed in this context"
+        | "while scanning a plain scalar, found a tab" => {
+            "a tab where YAML needs spaces: indent with spaces only"
+        }
+        "while parsing a flow mapping, did not find expected ',' or '}'" => {
+            "a `{ ... }` mapping is not closed with `}`, or two of its entries lack a `,` between them (look above this point)"
+        }
+        "while parsing a flow sequence, expected ',' or ']'" => {
+            "a `[ ... ]` list is not closed with `]`, or two of its items lack a `,` between them (look above this point)"
+        }
+        "while scanning a quoted scalar, found unexpected end of stream" => {
+            "a quoted value is not closed: its closing quote is missing"
+        }
+        "mapping values are not allowed in this context" => {
+            "a `:` where a value was expected: quote a value that holds `: `, or check the indentation of the line"
+        }
+        "while parsing a block mapping, did not find expected key" => {
+            "this line is not indented like the keys around it"
+        }
+        "invalid indentation" | "invalid indentation in flow construct" => {
+            "this line is indented wrongly for where it is"
+        }
+        "while parsing a node, did not find expected node content" => "a value is missing here",
+        "while parsing node, found unknown anchor" => {
+            "`*name` refers to an anchor `&name` that is not defined above it"
+        }
+        _ => return info.to_string(),
+    };
+    format!("{plain} ({info})")
+}
+
 /// Parses one YAML document into a [`Node`]; an empty document is an empty mapping.
 pub fn parse(source: &str) -> Result<Node, SyntaxError> {
     let mut builder = TreeBuilder::default();
     let mut parser = Parser::new_from_str(source);
-    parser
-        .load(&mut builder, true)
-        .map_err(|error| SyntaxError {
-            mark: Mark::from_marker(*error.marker()),
-            message: error.info().to_string(),
-        })?;
+    parser.load(&mut builder, true).map_err(|error| {
+        let mut mark = Mark::from_marker(*error.marker());
+        if error.info().contains("tab") {
+            mark = at_tab(source, mark);
+        }
+        SyntaxError {
+            mark,
+            message: in_plain_words(error.info()),
+        }
+    })?;
     if let Some(error) = builder.error {
         return Err(error);
     }
@@ -350,6 +409,37 @@ impl MarkedEventReceiver for TreeBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_syntax_mistakes_are_said_in_plain_words_at_their_place() {
+        let tab = parse("id: p\nsources:\n\tin: { type: stdin }\n").unwrap_err();
+        assert!(
+            tab.message.starts_with("a tab where YAML needs spaces"),
+            "{}",
+            tab.message
+        );
+        assert_eq!(tab.mark.line, 3);
+        let unclosed = parse("sources:\n  in: { type: stdin\nsinks:\n  out: 1\n").unwrap_err();
+        assert!(
+            unclosed
+                .message
+                .starts_with("a `{ ... }` mapping is not closed"),
+            "{}",
+            unclosed.message
+        );
+        let quote = parse("id: \"p\n").unwrap_err();
+        assert!(
+            quote.message.starts_with("a quoted value is not closed"),
+            "{}",
+            quote.message
+        );
+        let anchor = parse("a: *nothing\n").unwrap_err();
+        assert!(
+            anchor.message.contains("is not defined above"),
+            "{}",
+            anchor.message
+        );
+    }
 
     #[test]
     fn positions_are_one_based() {
