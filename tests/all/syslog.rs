@@ -274,10 +274,11 @@ sinks:
     let result = output(siemflow(dir.path()).args(["validate", "p.yaml"]));
     assert_eq!(result.status.code(), Some(2), "{}", describe(&result));
     let stderr = String::from_utf8_lossy(&result.stderr);
+    // Each at the value of the option it is about.
     for expected in [
-        "`address` must be `host:port`",
-        "`framing` is for TCP and TLS",
-        "`tls` options need `transport: tls`",
+        "p.yaml:5:45: sinks.a: `address` must be `host:port`",
+        "p.yaml:6:79: sinks.b: `framing` is for TCP and TLS",
+        "p.yaml:7:60: sinks.c: `tls` options need `transport: tls`",
         "unknown facility `local9`",
     ] {
         assert!(stderr.contains(expected), "{expected}: {stderr}");

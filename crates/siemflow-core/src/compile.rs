@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::component::{SinkConfig, SourceConfig, TransformConfig, TransformOutputs};
+use crate::config::yaml::{Mark, Node};
 use crate::config::{
     ComponentDecl, ComponentKind, ConfigError, ConfigErrors, InputRef, PipelineFile, de_error,
     quoted_list,
@@ -97,6 +98,21 @@ pub fn load_and_compile(
     }
 }
 
+/// Where the option a check's message is about is written: a message that starts with an
+/// option's path in backticks (`` `batch.max_events` must be at least 1 ``) points at that
+/// option's value, when the component's options hold it.
+fn option_mark(options: &Node, message: &str) -> Option<Mark> {
+    let path = message.strip_prefix('`')?.split('`').next()?;
+    if path.is_empty() || path.contains(char::is_whitespace) {
+        return None;
+    }
+    let mut node = options;
+    for key in path.split('.') {
+        node = node.get(key)?;
+    }
+    Some(node.mark)
+}
+
 /// Types every component and checks the graph.
 pub fn compile(file: PipelineFile, registry: &Registry) -> Result<Pipeline, ConfigErrors> {
     let path = file.path.clone();
@@ -148,11 +164,8 @@ pub fn compile(file: PipelineFile, registry: &Registry) -> Result<Pipeline, Conf
                     ComponentConfig::Sink(c) => c.check(),
                 };
                 if let Err(message) = check {
-                    errors.push(ConfigError::new(
-                        &path,
-                        decl.mark,
-                        format!("{here}: {message}"),
-                    ));
+                    let mark = option_mark(&decl.options, &message).unwrap_or(decl.mark);
+                    errors.push(ConfigError::new(&path, mark, format!("{here}: {message}")));
                 }
                 components.push(CompiledComponent {
                     decl: decl.clone(),

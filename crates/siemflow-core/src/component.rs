@@ -162,7 +162,8 @@ pub trait SourceConfig: Debug + Send + Sync {
         let _ = base;
     }
 
-    /// Checks the config without touching the outside world.
+    /// Checks the config without touching the outside world. A message that starts with an
+    /// option's path in backticks (`` `tls.ca_file` ... ``) is reported at that option.
     fn check(&self) -> Result<(), String> {
         Ok(())
     }
@@ -248,7 +249,8 @@ pub trait TransformConfig: Debug + Send + Sync {
         let _ = base;
     }
 
-    /// Checks the config without touching the outside world.
+    /// Checks the config without touching the outside world. A message that starts with an
+    /// option's path in backticks (`` `tls.ca_file` ... ``) is reported at that option.
     fn check(&self) -> Result<(), String> {
         Ok(())
     }
@@ -285,7 +287,8 @@ pub trait SinkConfig: Debug + Send + Sync {
         let _ = base;
     }
 
-    /// Checks the config without touching the outside world.
+    /// Checks the config without touching the outside world. A message that starts with an
+    /// option's path in backticks (`` `tls.ca_file` ... ``) is reported at that option.
     fn check(&self) -> Result<(), String> {
         Ok(())
     }
