@@ -155,3 +155,47 @@ fn a_repeated_id_is_one_error_not_a_missing_sink_too() {
 fn a_tab_is_named_in_plain_words_at_its_line() {
     check_golden("syntax-tab");
 }
+
+/// Checks read no certificate and build no client: files a component needs to connect are read
+/// when it starts, so `validate` passes where `run` then says which file is missing.
+#[test]
+fn validate_opens_no_certificate_and_builds_no_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("p.yaml");
+    std::fs::write(
+        &pipeline,
+        r#"id: p
+x-app: &app
+  tenant_id: 00000000-0000-0000-0000-000000000001
+  client_id: 00000000-0000-0000-0000-000000000002
+  client_certificate: { path: missing-client.pem }
+sources:
+  export:
+    type: azure_blob
+    account_url: https://contoso.blob.core.windows.net
+    entra: *app
+    ca_file: missing-ca.pem
+  hub:
+    type: event_hubs
+    connection_string: "Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey=a2V5;EntityPath=defender"
+    checkpoints:
+      type: blob
+      account_url: https://contoso.blob.core.windows.net
+      entra: *app
+      container: checkpoints
+      ca_file: missing-ca.pem
+sinks:
+  out: { type: console, inputs: [export, hub] }
+"#,
+    )
+    .unwrap();
+    let validate = output(siemflow(dir.path()).arg("validate").arg(&pipeline));
+    assert_eq!(validate.status.code(), Some(0), "{}", describe(&validate));
+    let run = output(siemflow(dir.path()).arg("run").arg(&pipeline));
+    assert_ne!(run.status.code(), Some(0), "{}", describe(&run));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("missing-ca.pem"),
+        "{}",
+        describe(&run)
+    );
+}

@@ -10,7 +10,7 @@ use base64::Engine;
 use reqwest::Url;
 use siemflow_core::secret::SecretString;
 
-use crate::azure::credentials::EntraAppBlock;
+use crate::azure::credentials::{EntraAppBlock, EntraAppConfig};
 use crate::azure::token::TokenProvider;
 
 /// Azurite's account name.
@@ -136,9 +136,7 @@ impl StorageAccount {
             auth: StorageAuth::Bearer(tokens),
         })
     }
-}
 
-impl StorageAccount {
     /// The account of a component's options: `connection_string`, or `account_url` with
     /// `sas_token` or `entra` (whose tokens `http` fetches). What every component that reaches
     /// a storage account takes.
@@ -149,17 +147,67 @@ impl StorageAccount {
         entra: Option<&EntraAppBlock>,
         http: &reqwest::Client,
     ) -> Result<Self, String> {
-        let entra = entra.map(|block| &block.app);
-        match (connection_string, account_url, sas_token, entra) {
-            (Some(text), None, None, None) => Self::from_connection_string(text.expose())
+        match AccountOptions::choose(connection_string, account_url, sas_token, entra)? {
+            AccountOptions::ConnectionString(text) => Self::from_connection_string(text)
                 .map_err(|error| format!("`connection_string`: {error}")),
-            (None, Some(url), Some(sas), None) => Self::with_sas(url, sas.expose()),
-            (None, Some(url), None, Some(app)) => {
+            AccountOptions::Sas { url, sas } => Self::with_sas(url, sas),
+            AccountOptions::Entra { url, app } => {
                 let tokens = app
                     .provider(http.clone())
                     .map_err(|error| format!("`entra`: {error}"))?;
                 Self::with_tokens(url, tokens)
             }
+        }
+    }
+
+    /// Checks the same options without building a client or reading a certificate file.
+    pub fn check_options(
+        connection_string: Option<&SecretString>,
+        account_url: Option<&str>,
+        sas_token: Option<&SecretString>,
+        entra: Option<&EntraAppBlock>,
+    ) -> Result<(), String> {
+        match AccountOptions::choose(connection_string, account_url, sas_token, entra)? {
+            AccountOptions::ConnectionString(text) => Self::from_connection_string(text)
+                .map(drop)
+                .map_err(|error| format!("`connection_string`: {error}")),
+            AccountOptions::Sas { url, sas } => Self::with_sas(url, sas).map(drop),
+            AccountOptions::Entra { url, app } => {
+                app.check().map_err(|error| format!("`entra`: {error}"))?;
+                endpoint_url(url).map(drop)
+            }
+        }
+    }
+}
+
+/// Which of the ways to reach an account the options choose.
+enum AccountOptions<'a> {
+    ConnectionString(&'a str),
+    Sas {
+        url: &'a str,
+        sas: &'a str,
+    },
+    Entra {
+        url: &'a str,
+        app: &'a EntraAppConfig,
+    },
+}
+
+impl<'a> AccountOptions<'a> {
+    fn choose(
+        connection_string: Option<&'a SecretString>,
+        account_url: Option<&'a str>,
+        sas_token: Option<&'a SecretString>,
+        entra: Option<&'a EntraAppBlock>,
+    ) -> Result<Self, String> {
+        let entra = entra.map(|block| &block.app);
+        match (connection_string, account_url, sas_token, entra) {
+            (Some(text), None, None, None) => Ok(Self::ConnectionString(text.expose())),
+            (None, Some(url), Some(sas), None) => Ok(Self::Sas {
+                url,
+                sas: sas.expose(),
+            }),
+            (None, Some(url), None, Some(app)) => Ok(Self::Entra { url, app }),
             (None, Some(_), Some(_), Some(_)) => Err("set `sas_token` or `entra`, not both".into()),
             (None, Some(_), None, None) => Err("`account_url` needs `sas_token` or `entra`".into()),
             (None, None, sas, entra) if sas.is_some() || entra.is_some() => {

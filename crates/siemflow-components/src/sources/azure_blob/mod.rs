@@ -143,7 +143,12 @@ impl SourceConfig for AzureBlobSourceConfig {
                 .check()
                 .map_err(|error| format!("`entra`: {error}"))?;
         }
-        self.account(&self.http()?)?;
+        StorageAccount::check_options(
+            self.connection_string.as_ref(),
+            self.account_url.as_deref(),
+            self.sas_token.as_ref(),
+            self.entra.as_ref(),
+        )?;
         self.start(SystemTime::now())?;
         if self.poll_interval.is_zero() {
             return Err("`poll_interval` must be more than 0".into());

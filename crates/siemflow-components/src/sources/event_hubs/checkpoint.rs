@@ -99,8 +99,9 @@ impl CheckpointsConfig {
         }
     }
 
-    /// Checks the options; for `blob`, returns a client of the account and the container.
-    pub fn blob(&self) -> Result<Option<(BlobClient, String)>, String> {
+    /// Checks the options without building a client: the container, when checkpoints go to
+    /// blobs.
+    pub fn check(&self) -> Result<Option<String>, String> {
         let blob_options = self.connection_string.is_some()
             || self.account_url.is_some()
             || self.sas_token.is_some()
@@ -137,6 +138,21 @@ impl CheckpointsConfig {
                     .into(),
             );
         }
+        StorageAccount::check_options(
+            self.connection_string.as_ref(),
+            self.account_url.as_deref(),
+            self.sas_token.as_ref(),
+            self.entra.as_ref(),
+        )
+        .map_err(|error| format!("`checkpoints`: {error}"))?;
+        Ok(Some(container))
+    }
+
+    /// Checks the options; for `blob`, returns a client of the account and the container.
+    pub fn blob(&self) -> Result<Option<(BlobClient, String)>, String> {
+        let Some(container) = self.check()? else {
+            return Ok(None);
+        };
         let tls = TlsOptions {
             ca_file: self.ca_file.clone(),
             ..TlsOptions::default()

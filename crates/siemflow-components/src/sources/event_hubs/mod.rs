@@ -366,7 +366,7 @@ impl SourceConfig for EventHubsSourceConfig {
         if self.lag_interval < Duration::from_secs(1) {
             return Err("`lag_interval` must be at least 1s".into());
         }
-        self.checkpoints.blob()?;
+        self.checkpoints.check()?;
         check_sizes(self.max_event_bytes, self.batch_size)
     }
 
