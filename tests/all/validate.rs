@@ -199,3 +199,8 @@ sinks:
         describe(&run)
     );
 }
+
+#[test]
+fn start_times_are_read_when_the_file_is_and_wrong_ones_point_at_their_value() {
+    check_golden("typed-values");
+}

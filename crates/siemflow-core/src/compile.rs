@@ -150,7 +150,14 @@ pub fn compile(file: PipelineFile, registry: &Registry) -> Result<Pipeline, Conf
                     ),
                 ));
             }
-            Some(Err(error)) => errors.push(de_error(&path, decl.options.mark, &here, error)),
+            Some(Err(mut error)) => {
+                // A value read through `#[serde(flatten)]` has lost its position and points at
+                // the component: the option its message names still has one.
+                if error.mark.is_none_or(|mark| mark == decl.options.mark) {
+                    error.mark = option_mark(&decl.options, &error.message).or(error.mark);
+                }
+                errors.push(de_error(&path, decl.options.mark, &here, error));
+            }
             Some(Ok(mut config)) => {
                 let base = path.parent().unwrap_or(std::path::Path::new(""));
                 match &mut config {

@@ -12,6 +12,7 @@ pub mod layout;
 mod reader;
 mod state;
 
+use super::start_time::StartTime;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -62,7 +63,7 @@ pub struct AzureBlobSourceConfig {
     pub tables: Option<Vec<String>>,
     /// Skip hour blobs before this: RFC 3339 or a duration back from now (default `1d`).
     #[serde(default)]
-    pub start_time: Option<String>,
+    pub start_time: Option<StartTime>,
     /// Time between polls (default `30s`).
     #[serde(default = "default_poll_interval", with = "duration")]
     pub poll_interval: Duration,
@@ -123,8 +124,8 @@ impl AzureBlobSourceConfig {
         crate::http_client::client_with(&tls, Duration::from_secs(10), Duration::from_secs(120))
     }
 
-    fn start(&self, now: SystemTime) -> Result<SystemTime, String> {
-        super::start_time::resolve(self.start_time.as_deref(), now)
+    fn start(&self, now: SystemTime) -> SystemTime {
+        super::start_time::resolve(self.start_time, Duration::from_secs(86_400), now)
     }
 }
 
@@ -149,7 +150,6 @@ impl SourceConfig for AzureBlobSourceConfig {
             self.sas_token.as_ref(),
             self.entra.as_ref(),
         )?;
-        self.start(SystemTime::now())?;
         if self.poll_interval.is_zero() {
             return Err("`poll_interval` must be more than 0".into());
         }
@@ -180,9 +180,7 @@ impl SourceConfig for AzureBlobSourceConfig {
                     .map(|table| table.to_ascii_lowercase())
                     .collect()
             }),
-            start: self
-                .start(SystemTime::now())
-                .map_err(ComponentError::Config)?,
+            start: self.start(SystemTime::now()),
             poll_interval: self.poll_interval,
             grace_period: self.grace_period,
             lookback: self.lookback,

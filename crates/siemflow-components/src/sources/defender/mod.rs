@@ -20,6 +20,7 @@ pub mod paging;
 pub mod poll;
 pub mod state;
 
+use super::start_time::StartTime;
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
@@ -113,7 +114,7 @@ pub struct PollConfig {
     /// Where the first poll starts: an RFC 3339 time (`2026-11-01T00:00:00Z`) or a duration
     /// before now (`7d`); default `1d`. Ignored once a high-water mark is stored.
     #[serde(default)]
-    pub start_time: Option<String>,
+    pub start_time: Option<StartTime>,
     /// How far before the high-water mark each poll reads again, for changes that reach the API
     /// late (default `5m`). Re-read changes already delivered are dropped.
     #[serde(default = "default_overlap", with = "duration")]
@@ -144,7 +145,6 @@ fn default_batch_size() -> usize {
 
 impl PollConfig {
     fn check(&self, api: ListApi) -> Result<(), String> {
-        self.start(SystemTime::now())?;
         if self.interval.is_zero() {
             return Err("`interval` must be more than 0".into());
         }
@@ -166,8 +166,8 @@ impl PollConfig {
     }
 
     /// `start_time` resolved against `now`.
-    fn start(&self, now: SystemTime) -> Result<SystemTime, String> {
-        super::start_time::resolve(self.start_time.as_deref(), now)
+    fn start(&self, now: SystemTime) -> SystemTime {
+        super::start_time::resolve(self.start_time, Duration::from_secs(86_400), now)
     }
 
     fn build(
@@ -180,9 +180,7 @@ impl PollConfig {
         let settings = poll::Settings {
             api,
             interval: self.interval,
-            start: self
-                .start(SystemTime::now())
-                .map_err(ComponentError::Config)?,
+            start: self.start(SystemTime::now()),
             overlap: self.overlap,
             page_size: self
                 .page_size
@@ -243,9 +241,11 @@ mod tests {
             parse("{api: xdr, tenant_id: t, client_id: c, client_secret: s, page_size: 101}")
                 .unwrap();
         assert!(bad.check().unwrap_err().contains("page_size"));
-        let bad: DefenderIncidentsConfig =
-            parse("{tenant_id: t, client_id: c, client_secret: s, start_time: yesterday}").unwrap();
-        assert!(bad.check().unwrap_err().contains("start_time"));
+        let bad = parse::<DefenderIncidentsConfig>(
+            "{tenant_id: t, client_id: c, client_secret: s, start_time: yesterday}",
+        )
+        .unwrap_err();
+        assert!(bad.contains("not `yesterday`"), "{bad}");
         let capped: DefenderAlertsConfig =
             parse("{tenant_id: t, client_id: c, client_secret: s, page_size: 2000}").unwrap();
         assert!(

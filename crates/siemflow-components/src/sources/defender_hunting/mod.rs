@@ -13,6 +13,7 @@ pub mod poll;
 pub mod query;
 pub mod state;
 
+use super::start_time::StartTime;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -49,7 +50,7 @@ pub struct DefenderHuntingConfig {
     /// Where the first window starts: an RFC 3339 time or a duration before now (default `1h`;
     /// advanced hunting keeps 30 days). Ignored once a window is stored.
     #[serde(default)]
-    pub start_time: Option<String>,
+    pub start_time: Option<StartTime>,
     /// How far before each window's start rows are read again, for rows that land late
     /// (default `15m`).
     #[serde(default = "default_overlap", with = "duration")]
@@ -101,8 +102,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(200);
 const QUOTA_CYCLE: Duration = Duration::from_secs(15 * 60);
 
 impl DefenderHuntingConfig {
-    fn start(&self, now: SystemTime) -> Result<SystemTime, String> {
-        super::start_time::resolve(Some(self.start_time.as_deref().unwrap_or("1h")), now)
+    fn start(&self, now: SystemTime) -> SystemTime {
+        super::start_time::resolve(self.start_time, Duration::from_secs(3600), now)
     }
 
     /// `AdvancedHunting-<Table>`, when the table is known.
@@ -123,7 +124,6 @@ impl SourceConfig for DefenderHuntingConfig {
     fn check(&self) -> Result<(), String> {
         self.connection.check(&self.app)?;
         query::check(&self.query)?;
-        self.start(SystemTime::now())?;
         if self.interval.is_zero() || self.max_window.is_zero() {
             return Err("`interval` and `max_window` must be more than 0".into());
         }
@@ -159,9 +159,7 @@ impl SourceConfig for DefenderHuntingConfig {
             category: self.category().map(Arc::from),
             tenant: self.app.tenant_id.trim().to_string(),
             interval: self.interval,
-            start: self
-                .start(SystemTime::now())
-                .map_err(ComponentError::Config)?,
+            start: self.start(SystemTime::now()),
             overlap: self.overlap,
             max_window: self.max_window,
             row_limit: self.result_row_limit,

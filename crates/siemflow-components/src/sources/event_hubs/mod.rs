@@ -16,6 +16,7 @@ pub(crate) mod message;
 mod partition;
 mod supervisor;
 
+use super::start_time::StartTime;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -63,7 +64,7 @@ pub struct EventHubsSourceConfig {
     /// Where partitions without a checkpoint start: `earliest` (default), `latest`, an RFC 3339
     /// time, or a duration back from now (`1h`).
     #[serde(default)]
-    pub start_position: Option<String>,
+    pub start_position: StartPositionOption,
     /// Read only these partition ids.
     #[serde(default)]
     pub partitions: Option<Vec<String>>,
@@ -234,18 +235,38 @@ impl EventHubsSourceConfig {
         crate::http_client::client_with(&tls, Duration::from_secs(10), Duration::from_secs(60))
     }
 
-    fn start(&self, now: SystemTime) -> Result<StartPosition, String> {
-        match self.start_position.as_deref().map(str::trim) {
-            None | Some("earliest") => Ok(StartPosition::Earliest),
-            Some("latest") => Ok(StartPosition::Latest),
-            Some(text) => super::start_time::resolve(Some(text), now)
-                .map(StartPosition::EnqueuedAfter)
-                .map_err(|error| {
-                    format!(
-                        "{}, or `earliest` or `latest`",
-                        error.replace("`start_time`", "`start_position`")
-                    )
-                }),
+    fn start(&self, now: SystemTime) -> StartPosition {
+        match self.start_position {
+            StartPositionOption::Earliest => StartPosition::Earliest,
+            StartPositionOption::Latest => StartPosition::Latest,
+            StartPositionOption::Time(start) => StartPosition::EnqueuedAfter(start.resolve(now)),
+        }
+    }
+}
+
+/// `start_position:` as written: `earliest` (default), `latest`, or a [`StartTime`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartPositionOption {
+    /// The oldest event the hub keeps.
+    #[default]
+    Earliest,
+    /// Only events enqueued from now on.
+    Latest,
+    /// Events enqueued after this time.
+    Time(StartTime),
+}
+
+impl<'de> Deserialize<'de> for StartPositionOption {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.trim() {
+            "earliest" => Ok(Self::Earliest),
+            "latest" => Ok(Self::Latest),
+            other => StartTime::parse(other).map(Self::Time).map_err(|error| {
+                serde::de::Error::custom(format!(
+                    "`start_position`: {error}, or `earliest` or `latest`"
+                ))
+            }),
         }
     }
 }
@@ -356,7 +377,6 @@ impl SourceConfig for EventHubsSourceConfig {
                 .map_err(|error| format!("`entra`: {error}"))?;
         }
         self.namespace()?;
-        self.start(SystemTime::now())?;
         if self.consumer_group.is_empty() || self.consumer_group.len() > 50 {
             return Err("`consumer_group` must be 1 to 50 characters".into());
         }
@@ -382,9 +402,7 @@ impl SourceConfig for EventHubsSourceConfig {
             namespace,
             hub,
             consumer_group: self.consumer_group.clone(),
-            start: self
-                .start(SystemTime::now())
-                .map_err(ComponentError::Config)?,
+            start: self.start(SystemTime::now()),
             prefetch: self.prefetch,
             batch_size: self.batch_size,
             batch_timeout: self.batch_timeout,
@@ -501,10 +519,6 @@ mod tests {
                 "no hub",
             ),
             (
-                "{connection_string: 'Endpoint=sb://h/;SharedAccessKeyName=k;SharedAccessKey=s;EntityPath=x', start_position: soon}",
-                "`start_position`",
-            ),
-            (
                 "{connection_string: 'Endpoint=sb://h/;SharedAccessKeyName=k;SharedAccessKey=s;EntityPath=x', prefetch: 0}",
                 "`prefetch`",
             ),
@@ -518,17 +532,19 @@ mod tests {
     fn start_positions() {
         let base = "connection_string: 'Endpoint=sb://h/;SharedAccessKeyName=k;SharedAccessKey=s;EntityPath=x'";
         let now = humantime::parse_rfc3339("2026-12-04T12:00:00Z").unwrap();
-        let start = |extra: &str| {
-            config(&format!("{{{base}{extra}}}"))
-                .unwrap()
-                .start(now)
-                .unwrap()
-        };
+        let start = |extra: &str| config(&format!("{{{base}{extra}}}")).unwrap().start(now);
         assert_eq!(start(""), StartPosition::Earliest);
         assert_eq!(start(", start_position: latest"), StartPosition::Latest);
         assert_eq!(
             start(", start_position: 1h"),
             StartPosition::EnqueuedAfter(now - Duration::from_secs(3600))
+        );
+        let soon = config(&format!("{{{base}, start_position: soon}}")).unwrap_err();
+        assert!(
+            soon.contains(
+                "duration such as `7d` is expected, not `soon`, or `earliest` or `latest`"
+            ),
+            "{soon}"
         );
     }
 }
