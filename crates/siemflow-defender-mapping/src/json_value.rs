@@ -6,6 +6,18 @@ use siemflow_plugin_sdk::record::Field as RecordValue;
 use crate::catalog::Kind;
 use crate::json_tree::Node;
 
+/// Whether `text` is an integer as JSON writes one (`-?(0|[1-9][0-9]*)`): a string such as
+/// `0764` is not, and written bare it would make the whole event invalid JSON.
+fn is_json_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    match digits.as_bytes() {
+        [] => false,
+        [b'0'] => true,
+        [b'0', ..] => false,
+        bytes => bytes.iter().all(u8::is_ascii_digit),
+    }
+}
+
 /// The value as JSON: numbers exact at any size, stringified JSON parsed, times as RFC 3339
 /// (`ocsf` false) or epoch milliseconds (`ocsf` true). `None` when the value is empty or does
 /// not have the field's type (it then stays in the catch-all).
@@ -14,9 +26,7 @@ pub fn typed(kind: Kind, value: &RecordValue<'_>, ocsf: bool) -> Option<Node> {
         Kind::Plain | Kind::Hash(_) => plain(value),
         Kind::Integer => {
             let digits = value.number()?;
-            let integer = digits.strip_prefix('-').unwrap_or(&digits);
-            (!integer.is_empty() && integer.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| Node::Raw(digits.into_owned()))
+            is_json_integer(&digits).then(|| Node::Raw(digits.into_owned()))
         }
         Kind::Time => {
             let time = value.as_timestamp()?;
@@ -163,6 +173,32 @@ fn parsed(value: &RecordValue<'_>) -> Option<Node> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_are_written_bare_only_when_json_would_read_them() {
+        for (text, integer) in [
+            ("764", true),
+            ("0", true),
+            ("-12", true),
+            ("0764", false),
+            ("-0764", false),
+            ("1e3", false),
+            ("-", false),
+            ("", false),
+        ] {
+            assert_eq!(is_json_integer(text), integer, "{text}");
+        }
+        let record =
+            siemflow_plugin_sdk::record::Record::parse(br#"{"Pid":"0764","Id":"764"}"#).unwrap();
+        let typed_text = |name| {
+            typed(Kind::Integer, &record.get(name).unwrap(), true).map(|node| match node {
+                Node::Raw(text) => text,
+                other => panic!("{other:?}"),
+            })
+        };
+        assert_eq!(typed_text("Pid"), None, "stays in the catch-all as written");
+        assert_eq!(typed_text("Id").as_deref(), Some("764"));
+    }
 
     #[test]
     fn ocsf_takes_ascii_addresses_and_non_ascii_local_parts_percent_encoded() {
