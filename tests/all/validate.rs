@@ -204,3 +204,35 @@ sinks:
 fn start_times_are_read_when_the_file_is_and_wrong_ones_point_at_their_value() {
     check_golden("typed-values");
 }
+
+/// Each source and sink of the pipeline reference shows one complete pipeline using it (which
+/// `the_complete_pipelines_in_the_docs_are_valid` validates).
+#[test]
+fn every_source_and_sink_section_has_a_complete_example() {
+    let text = std::fs::read_to_string(repo_root().join("docs/pipelines.md")).unwrap();
+    let registry = siemflow_components::registry();
+    let mut missing = Vec::new();
+    for (part, names) in [
+        ("\n## Sources\n", registry.source_names()),
+        ("\n## Sinks\n", registry.sink_names()),
+    ] {
+        let start = text.find(part).unwrap();
+        let body = &text[start + part.len()..];
+        let body = &body[..body.find("\n## ").unwrap_or(body.len())];
+        for name in names {
+            let complete = body.split("\n### ").any(|section| {
+                let title = section.lines().next().unwrap_or_default();
+                title.contains(&format!("`{name}`"))
+                    && section.split("```yaml\n").skip(1).any(|block| {
+                        let block = block.split("```").next().unwrap_or_default();
+                        block.lines().any(|line| line.starts_with("id:"))
+                            && block.contains(&format!("type: {name}"))
+                    })
+            });
+            if !complete {
+                missing.push(name);
+            }
+        }
+    }
+    assert!(missing.is_empty(), "no complete example for {missing:?}");
+}
