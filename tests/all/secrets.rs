@@ -51,7 +51,7 @@ fn a_marker_secret_appears_in_no_error_log_health_or_metric() {
         (
             "defender.yaml",
             "id: e\nsources:\n  rest: { type: defender_alerts, tenant_id: t, client_id: c, client_secret: \"${MARKER}\", start_time: \"${MARKER}\", api_base_url: \"no url ${MARKER}\" }\nsinks:\n  out: { type: console, inputs: [rest] }\n",
-            "`api_base_url`",
+            "`start_time`",
         ),
         (
             "blob.yaml",
