@@ -162,10 +162,14 @@ impl<'de> Visitor<'de> for TopVisitor {
             keys += 1;
             match &*key {
                 "category" => {
+                    // A key written twice means its last value, as for serde_json and
+                    // JavaScript: the event type is what a reader of the body finds.
                     let raw: &'de RawValue = map.next_value()?;
-                    if raw.get().starts_with('"') {
-                        category = serde_json::from_str::<Cow<'de, str>>(raw.get()).ok();
-                    }
+                    category = raw
+                        .get()
+                        .starts_with('"')
+                        .then(|| serde_json::from_str::<Cow<'de, str>>(raw.get()).ok())
+                        .flatten();
                 }
                 "records" => records = Some(map.next_value::<&'de RawValue>()?),
                 _ => {
@@ -216,6 +220,18 @@ impl<'de> Visitor<'de> for TopVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_category_written_twice_means_its_last_value() {
+        let mut types = EventTypes::default();
+        let frame = Bytes::from_static(br#"{"category":"Malware","category":5}"#);
+        assert_eq!(decode(&frame, &mut types).unwrap()[0].event_type, None);
+        let frame = Bytes::from_static(br#"[{"category":1,"category":"Malware"}]"#);
+        assert_eq!(
+            decode(&frame, &mut types).unwrap()[0].event_type.as_deref(),
+            Some("Malware")
+        );
+    }
 
     fn run(input: &'static [u8]) -> Result<SmallVec<[Record; 1]>, DecodeError> {
         decode(&Bytes::from_static(input), &mut EventTypes::default())
