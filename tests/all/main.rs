@@ -39,3 +39,4 @@ mod syslog_ng;
 mod tap;
 mod test_components;
 mod validate;
+mod validate_connect;

@@ -107,6 +107,26 @@ impl ComponentContext {
     }
 }
 
+/// What `siemflow validate --connect` found when a component reached what it reads from or
+/// delivers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Reached: what was checked and what answered, in a few words for the operator.
+    Reached(String),
+    /// The component has nothing outside the process to reach (stdin, console, a transform).
+    NothingToReach,
+}
+
+/// A check run by `siemflow validate --connect`: tokens fetched, connections opened, TLS
+/// negotiated, permissions tried, without reading or sending an event. The error says what failed,
+/// naming the address or service.
+pub type ReachCheck<'a> = BoxFuture<'a, Result<Reach, String>>;
+
+/// The check of a component with nothing outside the process to reach.
+pub fn nothing_to_reach<'a>() -> ReachCheck<'a> {
+    Box::pin(std::future::ready(Ok(Reach::NothingToReach)))
+}
+
 /// What a source gets to run.
 #[derive(Debug)]
 pub struct SourceContext {
@@ -166,6 +186,11 @@ pub trait SourceConfig: Debug + Send + Sync {
     /// option's path in backticks (`` `tls.ca_file` ... ``) is reported at that option.
     fn check(&self) -> Result<(), String> {
         Ok(())
+    }
+
+    /// Reaches what the source reads from without reading an event (`validate --connect`).
+    fn reach(&self) -> ReachCheck<'_> {
+        nothing_to_reach()
     }
 
     /// Whether the source ends by itself (a file read once, stdin), so that a run can finish.
@@ -291,6 +316,11 @@ pub trait SinkConfig: Debug + Send + Sync {
     /// option's path in backticks (`` `tls.ca_file` ... ``) is reported at that option.
     fn check(&self) -> Result<(), String> {
         Ok(())
+    }
+
+    /// Reaches what the sink delivers to without sending an event (`validate --connect`).
+    fn reach(&self) -> ReachCheck<'_> {
+        nothing_to_reach()
     }
 
     /// Starts the sink. It resolves each event once delivered.

@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success, 1 runtime failure, 2 invalid configuration or usage.
 
+mod connect;
 mod dead_letters;
 mod load;
 mod mappings;
@@ -38,7 +39,8 @@ enum Command {
     /// Run every pipeline found in the given files and directories.
     Run(RunArgs),
     /// Check pipelines without connecting anywhere; print every error as file:line:column.
-    Validate(PathArgs),
+    /// With `--connect`, then reach every source's and sink's service.
+    Validate(ValidateArgs),
     /// Run the `tests:` cases declared in pipeline files, without any network.
     Test(PathArgs),
     /// Write, build and test WebAssembly transform plugins.
@@ -75,6 +77,20 @@ pub(crate) struct PathArgs {
 }
 
 #[derive(Debug, Args)]
+struct ValidateArgs {
+    #[command(flatten)]
+    pipelines: PathArgs,
+    /// Then reach what each source reads from and each sink delivers to: fetch tokens, open
+    /// connections, negotiate TLS, try permissions, without reading or sending an event; one
+    /// line per component, exit 1 if any failed.
+    #[arg(long)]
+    connect: bool,
+    /// How long each component's `--connect` check may take.
+    #[arg(long, default_value = "20s", value_parser = humantime::parse_duration, value_name = "DURATION", requires = "connect")]
+    timeout: Duration,
+}
+
+#[derive(Debug, Args)]
 struct RunArgs {
     #[command(flatten)]
     pipelines: PathArgs,
@@ -104,9 +120,12 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     let registry = siemflow_components::registry();
     match cli.command {
-        Command::Validate(args) => match load::pipelines(&args.paths, &registry) {
+        Command::Validate(args) => match load::pipelines(&args.pipelines.paths, &registry) {
             Ok(pipelines) => {
                 println!("{} pipeline(s) valid", pipelines.len());
+                if args.connect {
+                    return connect::run(&pipelines, args.timeout);
+                }
                 ExitCode::SUCCESS
             }
             Err(errors) => {

@@ -132,6 +132,11 @@ impl ApiClient {
             .map_err(|error| format!("bad URL {base}{path}: {error}"))
     }
 
+    /// The resource its tokens are for, e.g. `https://graph.microsoft.com`.
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
+
     /// The token provider (for tests and for components that need the token endpoint).
     pub fn tokens(&self) -> &TokenProvider {
         &self.tokens

@@ -8,8 +8,10 @@
 //! - [`client`]: one request with a token, within the budget, retried until it works, is
 //!   refused, or the component stops.
 //! - [`options`]: the options every Defender component shares (credentials, cloud, overrides).
+//! - [`reach`]: the `validate --connect` check: a token and one small read.
 
 pub mod budget;
 pub mod client;
 pub mod endpoints;
 pub mod options;
+pub mod reach;

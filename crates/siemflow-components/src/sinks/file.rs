@@ -4,10 +4,12 @@
 //! being killed); with `sync: true` it is also flushed to disk first (it survives a power loss),
 //! at the cost of one `fsync` per batch.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use siemflow_core::component::{ComponentError, ComponentTask, SinkConfig, SinkContext};
+use siemflow_core::component::{
+    ComponentError, ComponentTask, Reach, ReachCheck, SinkConfig, SinkContext,
+};
 use siemflow_core::event::{EventStatus, resolve_batch};
 use tokio::io::AsyncWriteExt;
 
@@ -35,6 +37,10 @@ impl SinkConfig for FileSinkConfig {
             return Err("`path` cannot be empty".into());
         }
         Ok(())
+    }
+
+    fn reach(&self) -> ReachCheck<'_> {
+        Box::pin(std::future::ready(writable(&self.path).map(Reach::Reached)))
     }
 
     fn build(&self, cx: SinkContext) -> Result<ComponentTask, ComponentError> {
@@ -77,4 +83,33 @@ impl SinkConfig for FileSinkConfig {
             Ok(())
         }))
     }
+}
+
+/// Whether `path` can be appended to, without writing it: the file opened for appending if it
+/// exists, else a scratch file created and removed in its nearest existing folder.
+fn writable(path: &Path) -> Result<String, String> {
+    if path.is_file() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|error| format!("cannot open {} for appending: {error}", path.display()))?;
+        return Ok(format!("{} exists and can be appended to", path.display()));
+    }
+    let folder = path
+        .ancestors()
+        .skip(1)
+        .find(|folder| folder.is_dir())
+        .unwrap_or(Path::new("."));
+    let scratch = folder.join(format!(".siemflow-connect-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&scratch)
+        .map_err(|error| format!("cannot create files in {}: {error}", folder.display()))?;
+    let _ = std::fs::remove_file(&scratch);
+    Ok(format!(
+        "{} can be created (files can be created in {})",
+        path.display(),
+        folder.display()
+    ))
 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use siemflow_core::checkpoint;
 use siemflow_core::codec::{Framer, Framing};
 use siemflow_core::component::{
-    ComponentContext, ComponentError, ComponentTask, SourceConfig, SourceContext,
+    ComponentContext, ComponentError, ComponentTask, Reach, ReachCheck, SourceConfig, SourceContext,
 };
 use siemflow_core::config::duration;
 use siemflow_core::event::BatchStatus;
@@ -85,6 +85,37 @@ impl SourceConfig for FileSourceConfig {
 
     fn is_finite(&self) -> bool {
         !self.follow
+    }
+
+    fn reach(&self) -> ReachCheck<'_> {
+        Box::pin(async move {
+            let files: Vec<PathBuf> = glob::glob(&self.path)
+                .map_err(|error| format!("`path` is not a valid glob pattern: {error}"))?
+                .flatten()
+                .filter(|path| path.is_file())
+                .collect();
+            if files.is_empty() {
+                if self.follow || self.allow_missing {
+                    return Ok(Reach::Reached(format!(
+                        "no file matches `{}` yet: what appears is read",
+                        self.path
+                    )));
+                }
+                return Err(format!(
+                    "no file matches `{}`; set `allow_missing: true` if that is expected",
+                    self.path
+                ));
+            }
+            for file in &files {
+                File::open(file)
+                    .map_err(|error| format!("cannot open {}: {error}", file.display()))?;
+            }
+            Ok(Reach::Reached(format!(
+                "{} file(s) match `{}`, each can be opened",
+                files.len(),
+                self.path
+            )))
+        })
     }
 
     fn build(&self, cx: SourceContext) -> Result<ComponentTask, ComponentError> {

@@ -34,7 +34,7 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use siemflow_core::component::{
-    ComponentContext, ComponentError, ComponentTask, SourceConfig, SourceContext,
+    ComponentContext, ComponentError, ComponentTask, Reach, ReachCheck, SourceConfig, SourceContext,
 };
 use siemflow_core::config::duration;
 use siemflow_core::event::{BatchNotifier, Event, EventBatch, EventId, EventMetadata};
@@ -113,6 +113,25 @@ impl SourceConfig for HttpServerConfig {
             return Err("`auth_token` is empty".into());
         }
         Ok(())
+    }
+
+    fn reach(&self) -> ReachCheck<'_> {
+        Box::pin(async move {
+            if let Some(tls) = &self.tls {
+                tls.config()?;
+            }
+            std::net::TcpListener::bind(&self.address)
+                .map_err(|error| format!("cannot listen on {}: {error}", self.address))?;
+            Ok(Reach::Reached(format!(
+                "can listen on {}{}",
+                self.address,
+                if self.tls.is_some() {
+                    ", TLS certificate and key read"
+                } else {
+                    ""
+                }
+            )))
+        })
     }
 
     fn build(&self, cx: SourceContext) -> Result<ComponentTask, ComponentError> {

@@ -92,6 +92,11 @@ impl BlobClient {
         }
     }
 
+    /// The account's blob endpoint, for messages.
+    pub fn endpoint(&self) -> &str {
+        self.account.blob_endpoint.as_str().trim_end_matches('/')
+    }
+
     /// Requests made so far.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)

@@ -10,4 +10,5 @@
 pub mod account;
 pub mod client;
 pub mod listing;
+pub mod reach;
 pub mod shared_key;

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
-use siemflow_core::component::{ComponentError, ComponentTask, SinkConfig, SinkContext};
+use siemflow_core::component::{
+    ComponentError, ComponentTask, Reach, ReachCheck, SinkConfig, SinkContext,
+};
 use siemflow_core::event::{Event, EventStatus};
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +27,7 @@ use self::triage::{Dialect, Triage};
 use crate::azure::credentials::EntraAppConfig;
 use crate::defender_api::client::{ApiClient, ApiError, CallContext};
 use crate::defender_api::options::DefenderApiConfig;
+use crate::defender_api::reach::reach;
 use crate::sources::defender::AlertsApi;
 
 /// Writes triage decisions back to Defender alerts.
@@ -74,6 +77,19 @@ impl SinkConfig for DefenderAlertUpdateConfig {
 
     fn check(&self) -> Result<(), String> {
         self.connection.check(&self.app)
+    }
+
+    fn reach(&self) -> ReachCheck<'_> {
+        Box::pin(async move {
+            let client = self
+                .connection
+                .client(&self.app, self.service(), "validate")?;
+            let first = format!("{}?$top=1", self.collection());
+            let read = reach(&client, Some(&first)).await?;
+            Ok(Reach::Reached(format!(
+                "{read}; the write permission is tried by the first update"
+            )))
+        })
     }
 
     fn build(&self, cx: SinkContext) -> Result<ComponentTask, ComponentError> {

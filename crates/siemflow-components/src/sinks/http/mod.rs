@@ -24,7 +24,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderName,
 use serde::Deserialize;
 use siemflow_core::backoff::Backoff;
 use siemflow_core::component::{
-    ComponentContext, ComponentError, ComponentTask, SinkConfig, SinkContext,
+    ComponentContext, ComponentError, ComponentTask, Reach, ReachCheck, SinkConfig, SinkContext,
 };
 use siemflow_core::config::duration;
 use siemflow_core::event::{Event, EventStatus, resolve_batch};
@@ -167,6 +167,30 @@ impl HttpSinkConfig {
         }
         Ok(headers)
     }
+
+    /// The HTTP client with the request's parts, for the sink and its `--connect` check.
+    fn client(&self) -> Result<Client, ComponentError> {
+        let url = http_client::parse_endpoint(&self.endpoint).map_err(ComponentError::Config)?;
+        let http = http_client::client(
+            &url,
+            self.tls.as_ref(),
+            self.connect_timeout,
+            self.request_timeout,
+        )
+        .map_err(ComponentError::Config)?;
+        Ok(Client {
+            http,
+            origin: url.origin().ascii_serialization(),
+            url,
+            method: match self.method {
+                HttpMethod::Post => reqwest::Method::POST,
+                HttpMethod::Put => reqwest::Method::PUT,
+            },
+            headers: self.headers().map_err(ComponentError::Config)?,
+            encoding: self.encoding,
+            compression: self.compression,
+        })
+    }
 }
 
 impl SinkConfig for HttpSinkConfig {
@@ -186,27 +210,15 @@ impl SinkConfig for HttpSinkConfig {
         self.headers().map(|_| ())
     }
 
+    fn reach(&self) -> ReachCheck<'_> {
+        Box::pin(async move {
+            let client = self.client().map_err(|error| error.to_string())?;
+            client.reach().await.map(Reach::Reached)
+        })
+    }
+
     fn build(&self, cx: SinkContext) -> Result<ComponentTask, ComponentError> {
-        let url = http_client::parse_endpoint(&self.endpoint).map_err(ComponentError::Config)?;
-        let http = http_client::client(
-            &url,
-            self.tls.as_ref(),
-            self.connect_timeout,
-            self.request_timeout,
-        )
-        .map_err(ComponentError::Config)?;
-        let client = Client {
-            http,
-            origin: url.origin().ascii_serialization(),
-            url,
-            method: match self.method {
-                HttpMethod::Post => reqwest::Method::POST,
-                HttpMethod::Put => reqwest::Method::PUT,
-            },
-            headers: self.headers().map_err(ComponentError::Config)?,
-            encoding: self.encoding,
-            compression: self.compression,
-        };
+        let client = self.client()?;
         Ok(Box::pin(run(
             cx,
             Arc::new(client),
@@ -230,6 +242,30 @@ struct Client {
 }
 
 impl Client {
+    /// A `HEAD` request with the sink's headers: any answer but a refusal of the credentials
+    /// shows the connection, TLS and endpoint work; no event is sent.
+    async fn reach(&self) -> Result<String, String> {
+        let mut request = self.http.head(self.url.clone());
+        for (name, value) in &self.headers {
+            request = request.header(name, value.clone());
+        }
+        let answer = request
+            .send()
+            .await
+            .map_err(|error| format!("{}: {}", self.origin, http_client::describe_error(error)))?;
+        let status = answer.status();
+        if matches!(status.as_u16(), 401 | 403) {
+            return Err(format!(
+                "{} refused the credentials: a HEAD request was answered HTTP {status}",
+                self.origin
+            ));
+        }
+        Ok(format!(
+            "{}: connected, a HEAD request was answered HTTP {status}",
+            self.origin
+        ))
+    }
+
     async fn send(&self, body: Vec<u8>) -> Outcome {
         let mut request = self
             .http

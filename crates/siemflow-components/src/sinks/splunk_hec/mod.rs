@@ -29,7 +29,7 @@ use futures::stream::FuturesUnordered;
 use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
 use siemflow_core::component::{
-    ComponentContext, ComponentError, ComponentTask, SinkConfig, SinkContext,
+    ComponentContext, ComponentError, ComponentTask, Reach, ReachCheck, SinkConfig, SinkContext,
 };
 use siemflow_core::config::duration;
 use siemflow_core::event::{Event, EventStatus, resolve_batch};
@@ -172,39 +172,9 @@ fn default_request_timeout() -> Duration {
     Duration::from_secs(30)
 }
 
-impl SinkConfig for SplunkHecSinkConfig {
-    fn resolve_paths(&mut self, base: &std::path::Path) {
-        if let Some(tls) = &mut self.tls {
-            tls.resolve_paths(base);
-        }
-    }
-
-    fn check(&self) -> Result<(), String> {
-        let url = http_client::parse_endpoint(&self.endpoint)?;
-        http_client::check_tls(&url, self.tls.as_ref())?;
-        if self.token.expose().trim().is_empty() {
-            return Err("`token` cannot be empty".into());
-        }
-        self.batch.check()?;
-        if self.concurrency == 0 {
-            return Err("`concurrency` must be at least 1".into());
-        }
-        if self.api == HecApi::Raw && !self.fields.is_empty() {
-            return Err("`fields` (indexed fields) are not supported by the raw API".into());
-        }
-        if self.api == HecApi::Raw && self.timestamp_field.is_some() {
-            return Err("`timestamp_field` needs `api: event`: raw lines carry no time".into());
-        }
-        let acks = &self.acknowledgements;
-        if acks.poll_interval.is_zero() || acks.timeout < acks.poll_interval {
-            return Err(
-                "`acknowledgements.poll_interval` must be above zero and below `timeout`".into(),
-            );
-        }
-        Ok(())
-    }
-
-    fn build(&self, cx: SinkContext) -> Result<ComponentTask, ComponentError> {
+impl SplunkHecSinkConfig {
+    /// The HTTP client with its URLs and authorization, for the sink and its `--connect` check.
+    fn client(&self) -> Result<Client, ComponentError> {
         let url = http_client::parse_endpoint(&self.endpoint).map_err(ComponentError::Config)?;
         let http = http_client::client(
             &url,
@@ -239,7 +209,7 @@ impl SinkConfig for SplunkHecSinkConfig {
             .iter()
             .map(|(key, value)| (key.clone(), serde_json::Value::from(value.as_str())))
             .collect();
-        let client = Client {
+        Ok(Client {
             http,
             data_url: match self.api {
                 HecApi::Event => format!("{base}/services/collector/event"),
@@ -260,7 +230,55 @@ impl SinkConfig for SplunkHecSinkConfig {
                 timestamp_field: self.timestamp_field.as_deref(),
             }),
             endpoint: base.to_string(),
-        };
+        })
+    }
+}
+
+impl SinkConfig for SplunkHecSinkConfig {
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        if let Some(tls) = &mut self.tls {
+            tls.resolve_paths(base);
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let url = http_client::parse_endpoint(&self.endpoint)?;
+        http_client::check_tls(&url, self.tls.as_ref())?;
+        if self.token.expose().trim().is_empty() {
+            return Err("`token` cannot be empty".into());
+        }
+        self.batch.check()?;
+        if self.concurrency == 0 {
+            return Err("`concurrency` must be at least 1".into());
+        }
+        if self.api == HecApi::Raw && !self.fields.is_empty() {
+            return Err("`fields` (indexed fields) are not supported by the raw API".into());
+        }
+        if self.api == HecApi::Raw && self.timestamp_field.is_some() {
+            return Err("`timestamp_field` needs `api: event`: raw lines carry no time".into());
+        }
+        let acks = &self.acknowledgements;
+        if acks.poll_interval.is_zero() || acks.timeout < acks.poll_interval {
+            return Err(
+                "`acknowledgements.poll_interval` must be above zero and below `timeout`".into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn reach(&self) -> ReachCheck<'_> {
+        Box::pin(async move {
+            let client = self.client().map_err(|error| error.to_string())?;
+            client
+                .probe(&new_channel())
+                .await
+                .map(Reach::Reached)
+                .map_err(|failure| failure.describe(&client.endpoint))
+        })
+    }
+
+    fn build(&self, cx: SinkContext) -> Result<ComponentTask, ComponentError> {
+        let client = self.client()?;
         let settings = Settings {
             batch: self.batch,
             acks: self.acknowledgements,
@@ -384,61 +402,85 @@ impl Client {
     }
 
     /// HEC's health, then the token (an empty request: "No data" means the token is good).
-    async fn health_check(
-        &self,
-        component: &ComponentContext,
-        channel: &str,
-    ) -> Result<(), ComponentError> {
-        let unreachable = |reason: String| {
-            component.metrics.error(
-                "health_check_failed",
-                &format_args!(
-                    "Splunk HEC at {} is not healthy ({reason}); starting anyway, events wait until it is",
-                    self.endpoint
-                ),
-            );
-        };
-        match self.http.get(&self.health_url).send().await {
-            Ok(answer) if answer.status().is_success() => {}
+    async fn probe(&self, channel: &str) -> Result<String, ProbeFailure> {
+        let health = match self.http.get(&self.health_url).send().await {
+            Ok(answer) if answer.status().is_success() => answer.status().as_u16(),
             Ok(answer) => {
                 let status = answer.status().as_u16();
                 let body = answer.bytes().await.unwrap_or_default();
-                unreachable(format!(
+                return Err(ProbeFailure::Unhealthy(format!(
                     "HTTP {status}: {}",
                     String::from_utf8_lossy(&body).trim()
-                ));
-                return Ok(());
+                )));
             }
             Err(error) => {
-                unreachable(http_client::describe_error(error));
-                return Ok(());
+                return Err(ProbeFailure::Unhealthy(http_client::describe_error(error)));
             }
-        }
+        };
         let answer = self
             .http
             .post(&self.check_url)
             .header(AUTHORIZATION, self.authorization.clone())
             .header("x-splunk-request-channel", channel)
             .send()
-            .await;
-        let answer = match answer {
-            Ok(answer) => answer,
-            Err(error) => {
-                unreachable(http_client::describe_error(error));
-                return Ok(());
-            }
-        };
+            .await
+            .map_err(|error| ProbeFailure::Unhealthy(http_client::describe_error(error)))?;
         let status = answer.status().as_u16();
         let body = answer.bytes().await.unwrap_or_default();
         match response::classify(status, &body) {
             Outcome::Retry {
                 kind: "unauthorized",
                 reason,
-            } => Err(ComponentError::Config(format!(
-                "Splunk HEC at {} refused the token: {reason}",
-                self.endpoint
-            ))),
-            _ => Ok(()),
+            } => Err(ProbeFailure::TokenRefused(reason)),
+            _ => Ok(format!(
+                "{}: health HTTP {health}; token taken (an empty request: HTTP {status} {})",
+                self.endpoint,
+                String::from_utf8_lossy(&body).trim()
+            )),
+        }
+    }
+
+    /// The start's check: a refused token stops the sink, an unhealthy HEC is reported and the
+    /// sink starts anyway, holding events until HEC is back.
+    async fn health_check(
+        &self,
+        component: &ComponentContext,
+        channel: &str,
+    ) -> Result<(), ComponentError> {
+        match self.probe(channel).await {
+            Ok(_) => Ok(()),
+            Err(ProbeFailure::Unhealthy(reason)) => {
+                component.metrics.error(
+                    "health_check_failed",
+                    &format_args!(
+                        "Splunk HEC at {} is not healthy ({reason}); starting anyway, events wait until it is",
+                        self.endpoint
+                    ),
+                );
+                Ok(())
+            }
+            Err(failure @ ProbeFailure::TokenRefused(_)) => {
+                Err(ComponentError::Config(failure.describe(&self.endpoint)))
+            }
+        }
+    }
+}
+
+/// Why HEC's health or token check failed.
+enum ProbeFailure {
+    /// No answer, or the health endpoint said unhealthy.
+    Unhealthy(String),
+    /// HEC refused the token.
+    TokenRefused(String),
+}
+
+impl ProbeFailure {
+    fn describe(&self, endpoint: &str) -> String {
+        match self {
+            Self::Unhealthy(reason) => format!("Splunk HEC at {endpoint} is not healthy: {reason}"),
+            Self::TokenRefused(reason) => {
+                format!("Splunk HEC at {endpoint} refused the token: {reason}")
+            }
         }
     }
 }

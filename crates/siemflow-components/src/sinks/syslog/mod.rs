@@ -13,7 +13,9 @@ use std::ops::Range;
 use std::time::Duration;
 
 use serde::Deserialize;
-use siemflow_core::component::{ComponentError, ComponentTask, SinkConfig, SinkContext};
+use siemflow_core::component::{
+    ComponentError, ComponentTask, Reach, ReachCheck, SinkConfig, SinkContext,
+};
 use siemflow_core::config::duration;
 use siemflow_core::event::{Event, EventStatus, resolve_batch};
 
@@ -242,6 +244,29 @@ impl SyslogSinkConfig {
     }
 }
 
+impl SyslogSinkConfig {
+    /// How to reach the receiver, for the sink and its `--connect` check.
+    fn connector(&self) -> Result<Connector, ComponentError> {
+        let transport = match self.transport {
+            TransportName::Udp => Transport::Udp,
+            TransportName::Tcp => Transport::Tcp,
+            TransportName::Tls => {
+                let options = self.tls.clone().unwrap_or_default();
+                Transport::Tls(
+                    options
+                        .client(self.host())
+                        .map_err(ComponentError::Config)?,
+                )
+            }
+        };
+        Ok(Connector {
+            address: self.address.clone(),
+            transport,
+            connect_timeout: self.connect_timeout,
+        })
+    }
+}
+
 impl SinkConfig for SyslogSinkConfig {
     fn resolve_paths(&mut self, base: &std::path::Path) {
         if let Some(tls) = &mut self.tls {
@@ -288,24 +313,50 @@ impl SinkConfig for SyslogSinkConfig {
         Ok(())
     }
 
-    fn build(&self, cx: SinkContext) -> Result<ComponentTask, ComponentError> {
-        let transport = match self.transport {
-            TransportName::Udp => Transport::Udp,
-            TransportName::Tcp => Transport::Tcp,
-            TransportName::Tls => {
-                let options = self.tls.clone().unwrap_or_default();
-                Transport::Tls(
-                    options
-                        .client(self.host())
-                        .map_err(ComponentError::Config)?,
-                )
+    fn reach(&self) -> ReachCheck<'_> {
+        Box::pin(async move {
+            let connector = self.connector().map_err(|error| error.to_string())?;
+            let connection = connector
+                .connect()
+                .await
+                .map_err(|error| format!("cannot connect to {}: {error}", self.address))?;
+            // A TLS 1.3 receiver refuses a client certificate after the handshake: give it a
+            // moment to say so by closing.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let closed = connection.is_closed().await;
+            connection.close().await;
+            if closed {
+                return Err(format!(
+                    "{} closed the connection as soon as it opened (a client certificate refused?)",
+                    self.address
+                ));
             }
-        };
-        let connector = Connector {
-            address: self.address.clone(),
-            transport,
-            connect_timeout: self.connect_timeout,
-        };
+            Ok(Reach::Reached(match self.transport {
+                TransportName::Udp => format!(
+                    "{} resolved; UDP gets no answer, so delivery cannot be confirmed",
+                    self.address
+                ),
+                TransportName::Tcp => format!("TCP connection to {} opened", self.address),
+                TransportName::Tls if self.tls.as_ref().is_some_and(|tls| !tls.verify) => {
+                    format!(
+                        "TLS connection to {} opened, certificate NOT verified (`tls.verify: false`)",
+                        self.address
+                    )
+                }
+                TransportName::Tls => format!(
+                    "TLS connection to {} opened, certificate of `{}` verified",
+                    self.address,
+                    self.tls
+                        .as_ref()
+                        .and_then(|tls| tls.server_name.as_deref())
+                        .unwrap_or(self.host())
+                ),
+            }))
+        })
+    }
+
+    fn build(&self, cx: SinkContext) -> Result<ComponentTask, ComponentError> {
+        let connector = self.connector()?;
         let messages = MessageFormat {
             format: match self.format {
                 FormatName::Rfc5424 => Format::Rfc5424,

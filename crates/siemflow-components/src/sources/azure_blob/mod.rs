@@ -19,7 +19,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 use siemflow_core::checkpoint;
-use siemflow_core::component::{ComponentError, ComponentTask, SourceConfig, SourceContext};
+use siemflow_core::component::{
+    ComponentError, ComponentTask, Reach, ReachCheck, SourceConfig, SourceContext,
+};
 use siemflow_core::config::duration;
 use siemflow_core::secret::SecretString;
 
@@ -32,6 +34,7 @@ use super::json_stream::{
 use crate::azure::credentials::EntraAppBlock;
 use crate::azure::storage::account::StorageAccount;
 use crate::azure::storage::client::BlobClient;
+use crate::azure::storage::reach;
 use crate::tls::TlsOptions;
 
 /// Reads the streaming API's storage export.
@@ -160,6 +163,24 @@ impl SourceConfig for AzureBlobSourceConfig {
             ));
         }
         check_sizes(self.max_event_bytes, self.batch_size)
+    }
+
+    fn reach(&self) -> ReachCheck<'_> {
+        Box::pin(async move {
+            let http = self.http()?;
+            let account = self.account(&http)?;
+            let client = BlobClient::new(http, account);
+            let Some(containers) = &self.containers else {
+                return reach::containers(&client, &self.container_prefix)
+                    .await
+                    .map(Reach::Reached);
+            };
+            let mut listed = Vec::new();
+            for container in containers {
+                listed.push(reach::container(&client, container, false).await?);
+            }
+            Ok(Reach::Reached(listed.join("; ")))
+        })
     }
 
     fn build(&self, cx: SourceContext) -> Result<ComponentTask, ComponentError> {

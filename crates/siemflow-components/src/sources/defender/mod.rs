@@ -24,13 +24,16 @@ use super::start_time::StartTime;
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
-use siemflow_core::component::{ComponentError, ComponentTask, SourceConfig, SourceContext};
+use siemflow_core::component::{
+    ComponentError, ComponentTask, Reach, ReachCheck, SourceConfig, SourceContext,
+};
 use siemflow_core::config::duration;
 
 use crate::azure::credentials::EntraAppConfig;
 use crate::defender_api::client::ApiClient;
 use crate::defender_api::endpoints::ListApi;
 use crate::defender_api::options::DefenderApiConfig;
+use crate::defender_api::reach::reach;
 
 /// `type: defender_alerts` (`A` = [`AlertsApi`]) and `type: defender_incidents`
 /// (`A` = [`IncidentsApi`]): the same source over a different list API.
@@ -202,6 +205,17 @@ impl<A: ApiChoice> SourceConfig for DefenderSourceConfig<A> {
     fn check(&self) -> Result<(), String> {
         self.connection.check(&self.app)?;
         self.poll.check(self.api.list_api())
+    }
+
+    fn reach(&self) -> ReachCheck<'_> {
+        Box::pin(async move {
+            let api = self.api.list_api();
+            let client = self
+                .connection
+                .client(&self.app, api.service(), "validate")?;
+            let first = format!("{}?$top=1", api.path());
+            reach(&client, Some(&first)).await.map(Reach::Reached)
+        })
     }
 
     fn build(&self, cx: SourceContext) -> Result<ComponentTask, ComponentError> {

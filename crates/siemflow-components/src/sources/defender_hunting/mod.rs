@@ -18,13 +18,16 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
-use siemflow_core::component::{ComponentError, ComponentTask, SourceConfig, SourceContext};
+use siemflow_core::component::{
+    ComponentError, ComponentTask, Reach, ReachCheck, SourceConfig, SourceContext,
+};
 use siemflow_core::config::{duration, size};
 
 use crate::azure::cloud::Service;
 use crate::azure::credentials::EntraAppConfig;
 use crate::defender_api::budget::Quota;
 use crate::defender_api::options::DefenderApiConfig;
+use crate::defender_api::reach::reach;
 
 /// `type: defender_hunting`.
 #[derive(Debug, Clone, Deserialize)]
@@ -139,6 +142,22 @@ impl SourceConfig for DefenderHuntingConfig {
             return Err(format!("`table` `{table}` is not a table name"));
         }
         Ok(())
+    }
+
+    fn reach(&self) -> ReachCheck<'_> {
+        Box::pin(async move {
+            let client = self.connection.client_for(
+                &self.app,
+                Service::Graph,
+                Quota::Hunting,
+                REQUEST_TIMEOUT,
+                "validate",
+            )?;
+            let token = reach(&client, None).await?;
+            Ok(Reach::Reached(format!(
+                "{token}; no query run: each spends the tenant's hunting quota"
+            )))
+        })
     }
 
     fn build(&self, cx: SourceContext) -> Result<ComponentTask, ComponentError> {

@@ -22,7 +22,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
-use siemflow_core::component::{ComponentError, ComponentTask, SourceConfig, SourceContext};
+use siemflow_core::component::{
+    ComponentError, ComponentTask, Reach, ReachCheck, SourceConfig, SourceContext,
+};
 use siemflow_core::config::duration;
 use siemflow_core::secret::SecretString;
 use tokio::sync::mpsc;
@@ -39,6 +41,7 @@ use super::json_stream::{
 use crate::azure::credentials::EntraAppBlock;
 use crate::azure::event_hubs::connection_string::{ConnectionString, SharedAccess};
 use crate::azure::event_hubs::namespace::{Namespace, NamespaceAuth};
+use crate::azure::storage::reach;
 use crate::tls::TlsOptions;
 
 /// Reads a hub's partitions.
@@ -388,6 +391,32 @@ impl SourceConfig for EventHubsSourceConfig {
         }
         self.checkpoints.check()?;
         check_sizes(self.max_event_bytes, self.batch_size)
+    }
+
+    fn reach(&self) -> ReachCheck<'_> {
+        Box::pin(async move {
+            let (namespace, hub) = self.namespace()?;
+            let mut connection = namespace
+                .connect("siemflow-validate")
+                .await
+                .map_err(|failure| failure.to_string())?;
+            let ids = connection.partition_ids(&hub).await;
+            connection.close().await;
+            let ids = ids.map_err(|failure| failure.to_string())?;
+            let mut reached = format!(
+                "{}:{}: hub `{hub}` has {} partition(s) ({})",
+                namespace.host,
+                namespace.port,
+                ids.len(),
+                ids.join(", ")
+            );
+            if let Some((client, container)) = self.checkpoints.blob()? {
+                let listed = reach::container(&client, &container, true).await?;
+                reached.push_str("; checkpoints: ");
+                reached.push_str(&listed);
+            }
+            Ok(Reach::Reached(reached))
+        })
     }
 
     fn build(&self, cx: SourceContext) -> Result<ComponentTask, ComponentError> {
