@@ -14,6 +14,7 @@ pub mod azure;
 pub mod batching;
 pub mod compression;
 pub mod defender_api;
+pub mod endpoint;
 pub mod fuzzing;
 pub mod http_client;
 pub mod sinks;

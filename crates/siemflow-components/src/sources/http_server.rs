@@ -50,7 +50,8 @@ use crate::tls::ServerTlsOptions;
 #[serde(deny_unknown_fields)]
 pub struct HttpServerConfig {
     /// Where to listen, e.g. `0.0.0.0:8443`.
-    pub address: String,
+    #[serde(deserialize_with = "crate::endpoint::listen_address")]
+    pub address: SocketAddr,
     /// The one path taken (default `/`).
     #[serde(default = "default_path")]
     pub path: String,
@@ -96,9 +97,6 @@ impl SourceConfig for HttpServerConfig {
     }
 
     fn check(&self) -> Result<(), String> {
-        self.address
-            .parse::<SocketAddr>()
-            .map_err(|error| format!("`address` `{}` is not HOST:PORT: {error}", self.address))?;
         if !self.path.starts_with('/') {
             return Err(format!("`path` must start with `/`, not `{}`", self.path));
         }
@@ -120,7 +118,7 @@ impl SourceConfig for HttpServerConfig {
             if let Some(tls) = &self.tls {
                 tls.config()?;
             }
-            std::net::TcpListener::bind(&self.address)
+            std::net::TcpListener::bind(self.address)
                 .map_err(|error| format!("cannot listen on {}: {error}", self.address))?;
             Ok(Reach::Reached(format!(
                 "can listen on {}{}",
@@ -136,10 +134,7 @@ impl SourceConfig for HttpServerConfig {
 
     fn build(&self, cx: SourceContext) -> Result<ComponentTask, ComponentError> {
         self.check().map_err(ComponentError::Config)?;
-        let address: SocketAddr = self
-            .address
-            .parse()
-            .map_err(|error| ComponentError::Config(format!("`address`: {error}")))?;
+        let address = self.address;
         let acceptor = match &self.tls {
             Some(tls) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(
                 tls.config().map_err(ComponentError::Config)?,

@@ -34,6 +34,7 @@ pub use self::encode::Encoding;
 use self::response::Outcome;
 use crate::batching::{BatchConfig, Batcher};
 use crate::compression::Compression;
+use crate::endpoint::HttpEndpoint;
 use crate::http_client;
 use crate::tls::TlsOptions;
 
@@ -42,7 +43,7 @@ use crate::tls::TlsOptions;
 #[serde(deny_unknown_fields)]
 pub struct HttpSinkConfig {
     /// The URL events are sent to, e.g. `https://collector.example.com/ingest`.
-    pub endpoint: String,
+    pub endpoint: HttpEndpoint,
     /// `post` (default) or `put`.
     #[serde(default)]
     pub method: HttpMethod,
@@ -170,7 +171,7 @@ impl HttpSinkConfig {
 
     /// The HTTP client with the request's parts, for the sink and its `--connect` check.
     fn client(&self) -> Result<Client, ComponentError> {
-        let url = http_client::parse_endpoint(&self.endpoint).map_err(ComponentError::Config)?;
+        let url = self.endpoint.url().clone();
         let http = http_client::client(
             &url,
             self.tls.as_ref(),
@@ -201,8 +202,7 @@ impl SinkConfig for HttpSinkConfig {
     }
 
     fn check(&self) -> Result<(), String> {
-        let url = http_client::parse_endpoint(&self.endpoint)?;
-        http_client::check_tls(&url, self.tls.as_ref())?;
+        http_client::check_tls(self.endpoint.url(), self.tls.as_ref())?;
         self.batch.check()?;
         if self.concurrency == 0 {
             return Err("`concurrency` must be at least 1".into());

@@ -40,6 +40,7 @@ use self::encode::{Envelope, EnvelopeFields};
 use self::response::Outcome;
 use crate::batching::{BatchConfig, Batcher};
 use crate::compression::Compression;
+use crate::endpoint::HttpEndpoint;
 use crate::http_client;
 use crate::tls::TlsOptions;
 use siemflow_core::backoff::Backoff;
@@ -49,7 +50,7 @@ use siemflow_core::backoff::Backoff;
 #[serde(deny_unknown_fields)]
 pub struct SplunkHecSinkConfig {
     /// HEC's base URL, e.g. `https://splunk.example.com:8088`.
-    pub endpoint: String,
+    pub endpoint: HttpEndpoint,
     /// The HEC token.
     pub token: SecretString,
     /// `event` (default: JSON envelopes to `/services/collector/event`) or `raw` (lines to
@@ -175,7 +176,7 @@ fn default_request_timeout() -> Duration {
 impl SplunkHecSinkConfig {
     /// The HTTP client with its URLs and authorization, for the sink and its `--connect` check.
     fn client(&self) -> Result<Client, ComponentError> {
-        let url = http_client::parse_endpoint(&self.endpoint).map_err(ComponentError::Config)?;
+        let url = self.endpoint.url().clone();
         let http = http_client::client(
             &url,
             self.tls.as_ref(),
@@ -188,7 +189,7 @@ impl SplunkHecSinkConfig {
                 ComponentError::Config("`token` holds characters a header cannot".into())
             })?;
         authorization.set_sensitive(true);
-        let base = self.endpoint.trim_end_matches('/');
+        let base = self.endpoint.base();
         let mut raw_url = reqwest::Url::parse(&format!("{base}/services/collector/raw"))
             .map_err(|error| ComponentError::Config(format!("`endpoint`: {error}")))?;
         {
@@ -242,8 +243,7 @@ impl SinkConfig for SplunkHecSinkConfig {
     }
 
     fn check(&self) -> Result<(), String> {
-        let url = http_client::parse_endpoint(&self.endpoint)?;
-        http_client::check_tls(&url, self.tls.as_ref())?;
+        http_client::check_tls(self.endpoint.url(), self.tls.as_ref())?;
         if self.token.expose().trim().is_empty() {
             return Err("`token` cannot be empty".into());
         }

@@ -21,6 +21,7 @@ use siemflow_core::event::{Event, EventStatus, resolve_batch};
 
 use self::connection::{Connection, Connector, Transport};
 use self::message::{Format, Framing, MessageFormat, Oversize, Written};
+use crate::endpoint::HostPort;
 use crate::tls::TlsOptions;
 use siemflow_core::backoff::Backoff;
 
@@ -29,7 +30,7 @@ use siemflow_core::backoff::Backoff;
 #[serde(deny_unknown_fields)]
 pub struct SyslogSinkConfig {
     /// `host:port` of the receiver, e.g. `qradar.example.com:6514`.
-    pub address: String,
+    pub address: HostPort,
     /// `udp`, `tcp` (default) or `tls`.
     #[serde(default)]
     pub transport: TransportName,
@@ -236,11 +237,7 @@ impl SyslogSinkConfig {
     }
 
     fn host(&self) -> &str {
-        let host = self
-            .address
-            .rsplit_once(':')
-            .map_or(self.address.as_str(), |(host, _)| host);
-        host.trim_start_matches('[').trim_end_matches(']')
+        self.address.host()
     }
 }
 
@@ -260,7 +257,7 @@ impl SyslogSinkConfig {
             }
         };
         Ok(Connector {
-            address: self.address.clone(),
+            address: self.address.to_string(),
             transport,
             connect_timeout: self.connect_timeout,
         })
@@ -275,15 +272,6 @@ impl SinkConfig for SyslogSinkConfig {
     }
 
     fn check(&self) -> Result<(), String> {
-        match self.address.rsplit_once(':') {
-            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
-            _ => {
-                return Err(format!(
-                    "`address` must be `host:port`, not `{}`",
-                    self.address
-                ));
-            }
-        }
         if self.transport == TransportName::Udp && self.framing.is_some() {
             return Err("`framing` is for TCP and TLS: UDP sends one message per datagram".into());
         }
