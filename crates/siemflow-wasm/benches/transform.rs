@@ -14,8 +14,10 @@
 //! rounds (default 5; each runs every scenario once, so that the machine's slow spells hit them
 //! all); medians are reported, and the ratio to native is the median of the rounds' ratios.
 //! `SIEMFLOW_BENCH_ONLY=native` (or `wasm-1`, `wasm-64`, `wasm-512`) runs one scenario, for
-//! counting instructions under valgrind. After the scenarios, the native cost is split: parsing
-//! alone, then parsing and resolving the table and event type. Results go in
+//! counting instructions under valgrind. `SIEMFLOW_BENCH_PLUGIN=PATH.wasm` runs another build of
+//! the plugin in the sandbox: one built with `CARGO_PROFILE_RELEASE_STRIP=false` names its
+//! functions in `perf` (with `SIEMFLOW_PLUGIN_PERFMAP=1`). After the scenarios, the native cost
+//! is split: parsing alone, then parsing and resolving the table and event type. Results go in
 //! docs/performance.md.
 
 use std::sync::Arc;
@@ -188,7 +190,8 @@ fn native() -> Scenario {
 /// `builtin:defender-cef` as a pipeline runs it: epoch deadline and memory limit on.
 fn sandboxed() -> (Scenario, ComponentContext) {
     let config = WasmTransformConfig {
-        plugin: "builtin:defender-cef".into(),
+        plugin: std::env::var("SIEMFLOW_BENCH_PLUGIN")
+            .unwrap_or_else(|_| "builtin:defender-cef".into()),
         config: serde_json::json!({}),
         limits: LimitsConfig {
             memory: 64 << 20,
