@@ -101,8 +101,18 @@ impl TransformConfig for WasmOptionsOnly {
 /// An Event Hubs message as it arrives in an AMQP transfer: decoding it, taking the annotations
 /// and body the source uses, and splitting the body into records.
 pub fn event_hubs_message(data: &[u8]) {
+    // fe2o3-amqp reads a message in one transfer frame from a slice, one over several frames
+    // from a stream: both readers must agree.
     let reader = serde_amqp::read::SliceReader::new(data);
-    let Ok(message) = <Body<AmqpValue>>::decode_message_from_reader(reader) else {
+    let decoded = <Body<AmqpValue>>::decode_message_from_reader(reader);
+    let streamed =
+        <Body<AmqpValue>>::decode_message_from_reader(serde_amqp::read::IoReader::new(data));
+    assert_eq!(
+        decoded.is_ok(),
+        streamed.is_ok(),
+        "read from a slice: {decoded:?}; from a stream: {streamed:?}"
+    );
+    let Ok(message) = decoded else {
         return;
     };
     let data_sections: Option<Vec<u8>> = match &message.body {
@@ -444,6 +454,77 @@ mod tests {
         let encoded = encode_event_hubs_message(br#"{"records":[{"category":"x"}]}"#, 7);
         assert!(!encoded.is_empty());
         event_hubs_message(&encoded);
+    }
+
+    /// Decodes an Event Hubs message as the receiver does.
+    fn decode_message(bytes: &[u8]) -> Result<(), serde_amqp::Error> {
+        let reader = serde_amqp::read::SliceReader::new(bytes);
+        <Body<AmqpValue>>::decode_message_from_reader(reader).map(|_| ())
+    }
+
+    #[test]
+    fn a_data_section_longer_than_its_message_is_refused() {
+        let mut message = encode_event_hubs_message(br#"{"records":[]}"#, 1);
+        // The data section's `vbin32` length, made to claim almost 4 GiB.
+        let body = b"{\"records\":[]}";
+        let at = message
+            .windows(body.len())
+            .position(|window| window == body)
+            .expect("the body is in the message");
+        message[at - 4..at].copy_from_slice(&0xFFFF_0000u32.to_be_bytes());
+        assert!(decode_message(&message).is_err());
+        // The input the fuzzer found: before the patch (vendor/serde_amqp), 4 GiB were asked for.
+        let found = include_bytes!(
+            "../../../fuzz/corpus/event_hubs_message/regression-data-section-declares-4GiB"
+        );
+        assert!(decode_message(found).is_err());
+    }
+
+    #[test]
+    fn an_amqp_map_with_an_odd_count_is_refused() {
+        // A map32 holding one element, a key without its value: with overflow checks (as here),
+        // the unpatched decoder panicked.
+        let map = [0xd1, 0, 0, 0, 5, 0, 0, 0, 1, 0xa3, 1, b'k'];
+        let value: Result<serde_amqp::Value, _> = serde_amqp::from_slice(&map);
+        assert!(value.is_err(), "{value:?}");
+        let found = include_bytes!(
+            "../../../fuzz/corpus/event_hubs_message/regression-map-with-an-odd-count"
+        );
+        assert!(decode_message(found).is_err());
+    }
+
+    #[test]
+    fn values_nested_ten_thousand_deep_are_refused_without_overflowing_the_stack() {
+        // `list32` inside `list32` ...: 90 KB that the unpatched decoder recursed through until
+        // the stack overflowed and the process aborted.
+        let mut encoded = vec![0x40];
+        for _ in 0..10_000 {
+            let mut outer = vec![0xd0];
+            outer.extend_from_slice(&(encoded.len() as u32 + 4).to_be_bytes());
+            outer.extend_from_slice(&1u32.to_be_bytes());
+            outer.extend_from_slice(&encoded);
+            encoded = outer;
+        }
+        let value: Result<serde_amqp::Value, _> = serde_amqp::from_slice(&encoded);
+        let error = value.expect_err("nested too deep");
+        assert!(error.to_string().contains("nested deeper than"), "{error}");
+        // Nested a few levels, as real messages are, it reads.
+        let shallow = &encoded[encoded.len() - 9 * 5 - 1..];
+        assert!(serde_amqp::from_slice::<serde_amqp::Value>(shallow).is_ok());
+        let found = include_bytes!(
+            "../../../fuzz/corpus/event_hubs_message/regression-values-nested-too-deep"
+        );
+        assert!(decode_message(found).is_err());
+    }
+
+    #[test]
+    fn an_amqp_size_smaller_than_its_own_count_field_is_refused() {
+        // A `map8` and a `list8` whose size byte (which counts the count byte) is 0: with
+        // overflow checks, the unpatched decoder panicked.
+        for encoded in [[0xc1, 0, 0], [0xc0, 0, 0]] {
+            let value: Result<serde_amqp::Value, _> = serde_amqp::from_slice(&encoded);
+            assert!(value.is_err(), "{encoded:?}: {value:?}");
+        }
     }
 
     #[test]
