@@ -1,6 +1,5 @@
 //! Field values as JSON for the JSON formats (Splunk HEC and OCSF), typed per the table.
 
-use serde_json::value::RawValue;
 use siemflow_plugin_sdk::record::Field as RecordValue;
 
 use crate::catalog::Kind;
@@ -164,15 +163,86 @@ fn parsed(value: &RecordValue<'_>) -> Option<Node> {
     if text.is_empty() {
         return None;
     }
-    if text.starts_with(['{', '[']) && serde_json::from_str::<&RawValue>(text).is_ok() {
+    if text.starts_with(['{', '[']) && serde_json::from_str::<Readable>(text).is_ok() {
         return Some(Node::raw(text));
     }
     Some(Node::string(text))
 }
 
+/// A JSON value a reader that converts numbers takes: `RawValue` checks only the syntax, and a
+/// stringified column holding `1e3551617` would have made the whole event unreadable to
+/// serde_json and to JSON readers that refuse such numbers (a fuzzing finding). Such a column
+/// stays a string, as written.
+struct Readable;
+
+impl<'de> serde::Deserialize<'de> for Readable {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Readable)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Readable {
+    type Value = Readable;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_unit<E>(self) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Readable, A::Error> {
+        while seq.next_element::<Readable>()?.is_some() {}
+        Ok(Readable)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Readable, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, Readable>()?
+            .is_some()
+        {}
+        Ok(Readable)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stringified_json_is_embedded_only_when_its_numbers_can_be_read() {
+        let embedded = |column: &str| {
+            let record = serde_json::json!({ "AdditionalFields": column }).to_string();
+            let event = siemflow_plugin_sdk::Event::from_json(record.into_bytes(), None);
+            let record = event.record().expect("a record");
+            parsed(&record.value("AdditionalFields").expect("the column"))
+        };
+        let readable = r#"{"Big":1e3}"#;
+        assert_eq!(embedded(readable), Some(Node::raw(readable)));
+        let unreadable = r#"{"Big":1844674407370952e3551617}"#;
+        assert_eq!(embedded(unreadable), Some(Node::string(unreadable)));
+    }
 
     #[test]
     fn integers_are_written_bare_only_when_json_would_read_them() {
