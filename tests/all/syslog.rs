@@ -276,7 +276,7 @@ sinks:
     let stderr = String::from_utf8_lossy(&result.stderr);
     // Each at the value of the option it is about.
     for expected in [
-        "p.yaml:5:45: sinks.a: `no-port` is not `host:port`",
+        "p.yaml:5:45: sinks.a: `address`: `no-port` is not `host:port`",
         "p.yaml:6:79: sinks.b: `framing` is for TCP and TLS",
         "p.yaml:7:60: sinks.c: `tls` options need `transport: tls`",
         "unknown facility `local9`",

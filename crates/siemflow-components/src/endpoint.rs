@@ -56,9 +56,10 @@ impl fmt::Display for HttpEndpoint {
 }
 
 impl<'de> Deserialize<'de> for HttpEndpoint {
+    /// For the `endpoint` options, which the message names.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
+        Self::parse(&text).map_err(|error| serde::de::Error::custom(format!("`endpoint`: {error}")))
     }
 }
 
@@ -113,18 +114,20 @@ impl fmt::Display for HostPort {
 }
 
 impl<'de> Deserialize<'de> for HostPort {
+    /// For the `address` options, which the message names.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
+        Self::parse(&text).map_err(|error| serde::de::Error::custom(format!("`address`: {error}")))
     }
 }
 
-/// An address to listen on, `IP:PORT`, read with a message that says so.
+/// An address to listen on, `IP:PORT`, read with a message that says so (for the `address`
+/// option of a listening source).
 pub fn listen_address<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SocketAddr, D::Error> {
     let text = String::deserialize(deserializer)?;
     text.parse().map_err(|_| {
         serde::de::Error::custom(format!(
-            "`{text}` is not an address to listen on: `IP:PORT` is expected, e.g. `0.0.0.0:8080` or `[::]:8080`"
+            "`address`: `{text}` is not an address to listen on: `IP:PORT` is expected, e.g. `0.0.0.0:8080` or `[::]:8080`"
         ))
     })
 }
