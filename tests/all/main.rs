@@ -28,6 +28,7 @@ mod file_source;
 mod fuzz_corpora;
 mod metrics;
 mod normalize;
+mod option_reference;
 mod plugin_cli;
 mod plugins;
 mod reload;

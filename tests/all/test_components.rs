@@ -63,7 +63,7 @@ pub fn registry() -> Registry {
 }
 
 /// Delivers after a delay per batch, recording how many events are in flight.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlowSinkConfig {
     probe: String,
@@ -104,7 +104,7 @@ impl SinkConfig for SlowSinkConfig {
 }
 
 /// Delivers every event except those whose `n` is listed, which it reports as errored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FailingSinkConfig {
     fail: Vec<u64>,

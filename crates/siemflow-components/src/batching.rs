@@ -16,19 +16,21 @@ use siemflow_core::topology::buffer::BufferReceiver;
 use tokio::time::Instant;
 
 /// `batch:` on a sink that sends requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchConfig {
     /// Events per request at most (default 1000).
     #[serde(default = "BatchConfig::default_max_events")]
     pub max_events: usize,
     /// Bytes per request at most, before compression (default `1MiB`).
+    #[schemars(with = "String")]
     #[serde(
         default = "BatchConfig::default_max_bytes",
         deserialize_with = "size::deserialize"
     )]
     pub max_bytes: u64,
     /// How long the first event of a request waits for others (default `1s`).
+    #[schemars(with = "String")]
     #[serde(
         default = "BatchConfig::default_timeout",
         deserialize_with = "duration::deserialize"

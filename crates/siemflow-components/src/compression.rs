@@ -5,7 +5,7 @@ use std::io::Write;
 use serde::Deserialize;
 
 /// `compression:`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     /// gzip, level 1: most of the gain for little CPU on JSON (the default).

@@ -176,3 +176,7 @@ mod tests {
         }
     }
 }
+
+siemflow_core::string_option_schema!(HttpEndpoint);
+
+siemflow_core::string_option_schema!(HostPort);

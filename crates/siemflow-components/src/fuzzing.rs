@@ -84,7 +84,7 @@ impl Environment for FuzzEnvironment {
 }
 
 /// The `wasm` transform's options, checked without loading the plugin they name.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 struct WasmOptionsOnly(siemflow_wasm::WasmTransformConfig);
 

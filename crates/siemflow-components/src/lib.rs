@@ -17,6 +17,7 @@ pub mod defender_api;
 pub mod endpoint;
 pub mod fuzzing;
 pub mod http_client;
+pub mod reference;
 pub mod sinks;
 pub mod sources;
 pub mod tls;

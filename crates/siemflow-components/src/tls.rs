@@ -29,10 +29,11 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 /// `tls:` of a component that connects to a server.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsOptions {
-    /// PEM file of the CA certificates to trust, instead of the system's.
+    /// PEM file of the CA certificates to trust, and of server certificates to pin (default: the
+    /// system's roots).
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
     /// PEM file of a client certificate (and its chain), for servers that ask for one.
@@ -45,8 +46,8 @@ pub struct TlsOptions {
     /// for tests only, as anyone on the path can then read and change the traffic.
     #[serde(default = "verify_by_default")]
     pub verify: bool,
-    /// The name to ask for (SNI) and to check the certificate against; default: the host of the
-    /// component's address.
+    /// The name sent (SNI) and checked against the certificate (default: the host of the
+    /// component's address).
     #[serde(default)]
     pub server_name: Option<String>,
 }
@@ -211,7 +212,7 @@ impl TlsClient {
 }
 
 /// `tls:` of a component that accepts connections (the `http_server` source).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServerTlsOptions {
     /// PEM file of the server certificate and its chain.

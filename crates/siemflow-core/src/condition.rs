@@ -244,3 +244,6 @@ mod tests {
         assert!(condition.matches(&mut broken).is_err());
     }
 }
+
+crate::string_option_schema!(Condition);
+crate::string_option_schema!(FieldPath);

@@ -2,21 +2,38 @@
 
 use std::collections::BTreeMap;
 
+use schemars::{JsonSchema, Schema};
 use serde::de::DeserializeOwned;
 
 use crate::component::{SinkConfig, SourceConfig, TransformConfig};
+use crate::config::ComponentKind;
 use crate::config::de::{DeError, from_node};
 use crate::config::yaml::Node;
 
 type Factory<T> = fn(&Node) -> Result<Box<T>, DeError>;
 
+/// A registered type: how its options are read, and their schema (for the option reference).
+struct Entry<T: ?Sized> {
+    parse: Factory<T>,
+    schema: fn() -> Schema,
+}
+
+impl<T: ?Sized> Entry<T> {
+    fn new<C: JsonSchema>(parse: Factory<T>) -> Self {
+        Self {
+            parse,
+            schema: || schemars::SchemaGenerator::default().into_root_schema_for::<C>(),
+        }
+    }
+}
+
 /// Component types known to this build. The components crate fills one with every built-in type;
 /// tests add their own.
 #[derive(Default)]
 pub struct Registry {
-    sources: BTreeMap<&'static str, Factory<dyn SourceConfig>>,
-    transforms: BTreeMap<&'static str, Factory<dyn TransformConfig>>,
-    sinks: BTreeMap<&'static str, Factory<dyn SinkConfig>>,
+    sources: BTreeMap<&'static str, Entry<dyn SourceConfig>>,
+    transforms: BTreeMap<&'static str, Entry<dyn TransformConfig>>,
+    sinks: BTreeMap<&'static str, Entry<dyn SinkConfig>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -31,35 +48,44 @@ impl std::fmt::Debug for Registry {
 
 impl Registry {
     /// Registers a source type.
-    pub fn source<T: SourceConfig + DeserializeOwned + 'static>(
+    pub fn source<T: SourceConfig + DeserializeOwned + JsonSchema + 'static>(
         &mut self,
         name: &'static str,
     ) -> &mut Self {
-        self.sources.insert(name, |node| {
-            from_node::<T>(node).map(|config| Box::new(config) as Box<dyn SourceConfig>)
-        });
+        self.sources.insert(
+            name,
+            Entry::new::<T>(|node| {
+                from_node::<T>(node).map(|config| Box::new(config) as Box<dyn SourceConfig>)
+            }),
+        );
         self
     }
 
     /// Registers a transform type.
-    pub fn transform<T: TransformConfig + DeserializeOwned + 'static>(
+    pub fn transform<T: TransformConfig + DeserializeOwned + JsonSchema + 'static>(
         &mut self,
         name: &'static str,
     ) -> &mut Self {
-        self.transforms.insert(name, |node| {
-            from_node::<T>(node).map(|config| Box::new(config) as Box<dyn TransformConfig>)
-        });
+        self.transforms.insert(
+            name,
+            Entry::new::<T>(|node| {
+                from_node::<T>(node).map(|config| Box::new(config) as Box<dyn TransformConfig>)
+            }),
+        );
         self
     }
 
     /// Registers a sink type.
-    pub fn sink<T: SinkConfig + DeserializeOwned + 'static>(
+    pub fn sink<T: SinkConfig + DeserializeOwned + JsonSchema + 'static>(
         &mut self,
         name: &'static str,
     ) -> &mut Self {
-        self.sinks.insert(name, |node| {
-            from_node::<T>(node).map(|config| Box::new(config) as Box<dyn SinkConfig>)
-        });
+        self.sinks.insert(
+            name,
+            Entry::new::<T>(|node| {
+                from_node::<T>(node).map(|config| Box::new(config) as Box<dyn SinkConfig>)
+            }),
+        );
         self
     }
 
@@ -68,7 +94,7 @@ impl Registry {
         name: &str,
         node: &Node,
     ) -> Option<Result<Box<dyn SourceConfig>, DeError>> {
-        self.sources.get(name).map(|factory| factory(node))
+        self.sources.get(name).map(|entry| (entry.parse)(node))
     }
 
     pub(crate) fn parse_transform(
@@ -76,7 +102,7 @@ impl Registry {
         name: &str,
         node: &Node,
     ) -> Option<Result<Box<dyn TransformConfig>, DeError>> {
-        self.transforms.get(name).map(|factory| factory(node))
+        self.transforms.get(name).map(|entry| (entry.parse)(node))
     }
 
     pub(crate) fn parse_sink(
@@ -84,7 +110,7 @@ impl Registry {
         name: &str,
         node: &Node,
     ) -> Option<Result<Box<dyn SinkConfig>, DeError>> {
-        self.sinks.get(name).map(|factory| factory(node))
+        self.sinks.get(name).map(|entry| (entry.parse)(node))
     }
 
     /// Registered source type names.
@@ -100,5 +126,16 @@ impl Registry {
     /// Registered sink type names.
     pub fn sink_names(&self) -> Vec<&'static str> {
         self.sinks.keys().copied().collect()
+    }
+
+    /// The JSON Schema of a type's options, its doc comments as descriptions: `kind` is
+    /// `source`, `transform` or `sink`.
+    pub fn options_schema(&self, kind: ComponentKind, name: &str) -> Option<Schema> {
+        let schema = match kind {
+            ComponentKind::Source => self.sources.get(name)?.schema,
+            ComponentKind::Transform => self.transforms.get(name)?.schema,
+            ComponentKind::Sink => self.sinks.get(name)?.schema,
+        };
+        Some(schema())
     }
 }

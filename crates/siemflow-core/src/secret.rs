@@ -113,3 +113,5 @@ mod tests {
         assert_eq!(redact("hunter2-long hunter2"), "<redacted> <redacted>");
     }
 }
+
+crate::string_option_schema!(SecretString);

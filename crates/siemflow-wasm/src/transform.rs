@@ -25,20 +25,23 @@ use crate::instance::{Limits, PluginInstance};
 use crate::plugin::{LoadedPlugin, load};
 
 /// Maps events with a WebAssembly plugin.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WasmTransformConfig {
-    /// `builtin:NAME`, or the path of a `.wasm` component (relative to the working directory).
+    /// `builtin:NAME`, or the path of a `.wasm` component, relative to the pipeline file's folder.
     pub plugin: String,
-    /// Options for the plugin, handed to its `init` as JSON, e.g. `{ leef_version: "2.0" }`.
+    /// The plugin's options, handed to its `init` once as JSON, e.g. `{ leef_version: "2.0" }`
+    /// (default `{}`); a plugin that rejects them is a configuration error, which `validate`
+    /// reports.
     #[serde(default)]
     pub config: serde_json::Value,
     /// Sandbox limits.
     #[serde(default)]
     pub limits: LimitsConfig,
-    /// How many instances of the plugin map batches at once, each on its own core; outputs keep
-    /// their input order. Default: one per core (at most 8) for `builtin:` plugins, which keep no
-    /// state between batches, and 1 for a `.wasm` file, whose plugin may.
+    /// How many instances of the plugin map batches at once, each on its own core, 1 to 64; outputs
+    /// keep their input order (default: one per core, at most 8, for `builtin:` plugins; 1 for a
+    /// `.wasm` file). The built-in plugins keep no state from one batch to the next; a plugin from
+    /// a file may.
     #[serde(default)]
     pub workers: Option<usize>,
 }
@@ -55,13 +58,15 @@ fn default_workers() -> usize {
 }
 
 /// `limits:` of a `wasm` transform.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
-    /// Memory the plugin may use (default `64MiB`).
+    /// Memory the plugin may use, at least `1MiB` (default `64MiB`).
+    #[schemars(with = "String")]
     #[serde(default = "default_memory", deserialize_with = "size::deserialize")]
     pub memory: u64,
     /// Time one batch may take (default `100ms`); longer calls are stopped and dead-lettered.
+    #[schemars(with = "String")]
     #[serde(default = "default_time_per_batch", with = "duration")]
     pub time_per_batch: Duration,
 }

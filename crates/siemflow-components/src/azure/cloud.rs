@@ -7,7 +7,7 @@
 use serde::Deserialize;
 
 /// A Microsoft cloud.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Cloud {
     /// Worldwide (commercial) Microsoft 365.

@@ -12,7 +12,7 @@ use super::cloud::Cloud;
 use super::token::{Credential, TokenProvider};
 
 /// `tenant_id`, `client_id`, and `client_secret` or `client_certificate`, plus where to log in.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct EntraAppConfig {
     /// The customer's directory (tenant) id, or one of its domain names.
     pub tenant_id: String,
@@ -21,24 +21,25 @@ pub struct EntraAppConfig {
     /// The app's client secret (its value, not its id).
     #[serde(default)]
     pub client_secret: Option<SecretString>,
-    /// A certificate instead of a secret.
+    /// A certificate instead of a secret, `{ path, password }`: the app signs a PS256 client
+    /// assertion with it (`x5t#S256`).
     #[serde(default)]
     pub client_certificate: Option<CertificateConfig>,
     /// `commercial` (default), `gcc`, `gcc_high` or `dod`: sets the login and API hosts.
     #[serde(default)]
     pub cloud: Cloud,
-    /// Overrides the login host of `cloud` (a proxy, or a test server), e.g. `https://login.example`.
+    /// Overrides the login host of `cloud` (default: the cloud's), e.g. a proxy or a test server.
     #[serde(default)]
     pub authority_host: Option<String>,
-    /// `v2` (default: `/oauth2/v2.0/token` with `scope=<resource>/.default`) or `v1`
-    /// (`/oauth2/token` with `resource=`), for tenants or proxies that only take the older form.
+    /// `v2` (default): `/oauth2/v2.0/token` with `scope=<resource>/.default`; or `v1`:
+    /// `/oauth2/token` with `resource=`, for tenants or proxies that only take the older form.
     #[serde(default)]
     pub token_version: TokenVersion,
 }
 
 /// [`EntraAppConfig`] as a nested block (`entra: {tenant_id: ..., ...}`) of a component whose
 /// other options are not about the app, refusing unknown keys (the flattened form cannot).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntraAppBlock {
     /// The app.
@@ -47,10 +48,11 @@ pub struct EntraAppBlock {
 }
 
 /// A certificate credential file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateConfig {
-    /// PEM file with the certificate and its RSA private key.
+    /// PEM file with the certificate and its RSA private key (PKCS#1, PKCS#8, or encrypted PKCS#8
+    /// opened with `password`).
     pub path: PathBuf,
     /// Password of an encrypted (`ENCRYPTED PRIVATE KEY`) key.
     #[serde(default)]
@@ -58,7 +60,7 @@ pub struct CertificateConfig {
 }
 
 /// Which token endpoint form to use.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenVersion {
     /// `/oauth2/v2.0/token`, `scope`.

@@ -18,27 +18,28 @@ use crate::tls::TlsOptions;
 /// API host override, TLS trust, call budget and timeout (flattened beside an
 /// [`EntraAppConfig`]: serde cannot refuse unknown keys through nested flattening, so each
 /// component flattens both at its own level).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct DefenderApiConfig {
-    /// Overrides the API host of `cloud` (a proxy, a regional host such as
-    /// `https://eu.api.security.microsoft.com`, or a test server).
+    /// Overrides the API host of `cloud` (default: the cloud's), e.g. a regional host
+    /// (`https://eu.api.security.microsoft.com`), a proxy or a test server.
     #[serde(default)]
     pub api_base_url: Option<String>,
     /// PEM file of CA certificates to trust for the login and API hosts, instead of the system's.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
-    /// Calls allowed per minute and per hour for this app in this tenant (default: the
-    /// documented limits of the API; see the pipeline reference).
+    /// Calls allowed for this app in this tenant, `{ per_minute, per_hour }` (default: the API's
+    /// documented limits; see the pipeline reference).
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
     /// How long one request may take (default `60s`; `200s` for `defender_hunting`, whose
     /// queries may run three minutes).
+    #[schemars(with = "String")]
     #[serde(default, deserialize_with = "duration::deserialize_some")]
     pub request_timeout: Option<Duration>,
 }
 
 /// `rate_limit: { per_minute, per_hour }`.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
     /// Calls in any minute.

@@ -8,7 +8,7 @@ use tokio::io::AsyncWriteExt;
 use super::lines;
 
 /// Which stream the console sink writes to.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsoleTarget {
     /// Standard output (default).
@@ -19,7 +19,7 @@ pub enum ConsoleTarget {
 }
 
 /// Prints events.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsoleSinkConfig {
     /// `stdout` (default) or `stderr`.

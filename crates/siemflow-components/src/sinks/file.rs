@@ -16,13 +16,14 @@ use tokio::io::AsyncWriteExt;
 use super::lines;
 
 /// Writes events to a file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileSinkConfig {
-    /// The output file, e.g. `out/events.log`; appended to, parent directories created.
-    /// Relative to the working directory.
+    /// The output file, appended to, parent directories created, relative to the pipeline file's
+    /// folder.
     pub path: PathBuf,
-    /// `fsync` each batch before acknowledging it (default `false`).
+    /// `fsync` each batch before acknowledging it, which survives a power loss and is slower
+    /// (default `false`).
     #[serde(default)]
     pub sync: bool,
 }

@@ -30,32 +30,38 @@ use super::json_stream::{
 };
 
 /// Reads JSON events from files.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileSourceConfig {
-    /// A file path or glob pattern, e.g. `samples/*.json`. Relative to the working directory.
+    /// A file path or glob pattern (`samples/*.json`), relative to the pipeline file's folder.
     pub path: String,
-    /// Keep watching the files for appended data and new files (default `false`: read every
-    /// matching file once, then finish).
+    /// Keep reading as files grow and new files appear (default `false`: read every matching file
+    /// once, then finish).
     #[serde(default)]
     pub follow: bool,
-    /// `auto` (default), `lines` or `documents`; see the pipeline reference.
+    /// `lines`: one JSON value per line (`\n` or `\r\n`); `documents`: complete JSON objects or
+    /// arrays one after another, however they are broken into lines; `auto` (default): `documents`
+    /// if the first line is `{` or `[` or ends with one (as `{"records": [` does), else `lines`.
     #[serde(default)]
     pub framing: Framing,
-    /// Events larger than this go to the dead-letter file (default 1048576, 1 MiB).
+    /// Longer events go to the dead-letter file, the first 64 KiB kept (default 1048576).
     #[serde(default = "default_max_event_bytes")]
     pub max_event_bytes: usize,
-    /// How often to look for new data with `follow: true` (default `1s`).
+    /// With `follow`, how often to look for new data and files (default `1s`).
+    #[schemars(with = "String")]
     #[serde(default = "default_poll_interval", with = "duration")]
     pub poll_interval: Duration,
     /// Events per batch (default 500).
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
-    /// How often acknowledged offsets are written to disk (default `100ms`; always at the end).
+    /// How often acknowledged offsets are written, when something new was acknowledged (default
+    /// `100ms`; always at the end). After a crash, what was delivered since is sent again.
+    #[schemars(with = "String")]
     #[serde(default = "default_commit_interval", with = "duration")]
     pub commit_interval: Duration,
-    /// Accept a `path` that matches no file at start with `follow: false` (default `false`:
-    /// the pipeline fails, since it would read nothing and end as if it had done its work).
+    /// Without `follow`, accept a `path` that matches no file when the pipeline starts (default
+    /// `false`: the pipeline fails with `no file matches PATH`, since it would read nothing and end
+    /// as if done). With `follow`, a path matching nothing is only warned about.
     #[serde(default)]
     pub allow_missing: bool,
 }
@@ -189,12 +195,12 @@ impl FileSourceConfig {
 }
 
 /// Where each file was acknowledged up to.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 struct Checkpoints {
     files: BTreeMap<String, FilePosition>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 struct FilePosition {
     offset: u64,
     device: u64,

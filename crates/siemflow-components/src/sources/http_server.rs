@@ -46,10 +46,11 @@ use tokio_util::sync::CancellationToken;
 use crate::tls::ServerTlsOptions;
 
 /// Receives JSON events over HTTP(S).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpServerConfig {
-    /// Where to listen, e.g. `0.0.0.0:8443`.
+    /// `IP:PORT` to listen on (`0.0.0.0:8080`, `[::]:8080`).
+    #[schemars(with = "String")]
     #[serde(deserialize_with = "crate::endpoint::listen_address")]
     pub address: SocketAddr,
     /// The one path taken (default `/`).
@@ -58,7 +59,7 @@ pub struct HttpServerConfig {
     /// When set, requests must carry `Authorization: Bearer <auth_token>`.
     #[serde(default)]
     pub auth_token: Option<SecretString>,
-    /// Serve HTTPS with this certificate.
+    /// Serve HTTPS, `{ cert_file, key_file }`.
     #[serde(default)]
     pub tls: Option<ServerTlsOptions>,
     /// Largest request body (default 1048576, 1 MiB).
@@ -69,6 +70,7 @@ pub struct HttpServerConfig {
     pub max_pending_events: usize,
     /// How long a request waits for the outcome of its events before it is answered 202
     /// (default `30s`).
+    #[schemars(with = "String")]
     #[serde(default = "default_response_timeout", with = "duration")]
     pub response_timeout: Duration,
 }

@@ -92,3 +92,5 @@ mod tests {
         );
     }
 }
+
+siemflow_core::string_option_schema!(StartTime);

@@ -14,7 +14,7 @@ use super::json_stream::{
 };
 
 /// Reads JSON events from standard input until it closes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StdinSourceConfig {
     /// `auto` (default), `lines` or `documents`.

@@ -19,11 +19,11 @@ use siemflow_core::telemetry::ComponentMetrics;
 use xxhash_rust::xxh3::Xxh3;
 
 /// Drops repeated events.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DedupeConfig {
-    /// JSONPath expressions whose values together identify an event, e.g.
-    /// `["$.properties.ReportId", "$.properties.DeviceId"]`. Default: the stable event id.
+    /// JSONPath expressions whose values together form the key, e.g. `["$.properties.ReportId",
+    /// "$.properties.DeviceId"]` (default: the stable event id).
     #[serde(default)]
     pub fields: Vec<FieldPath>,
     /// How many recent keys are remembered (default 100000).

@@ -14,7 +14,7 @@ use siemflow_core::event::{EventBatch, EventStatus};
 use siemflow_core::telemetry::ComponentMetrics;
 
 /// Keeps events matching a condition.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilterConfig {
     /// A JSONPath condition over the event, e.g.

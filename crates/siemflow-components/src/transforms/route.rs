@@ -20,7 +20,7 @@ use siemflow_core::event::EventBatch;
 pub const UNMATCHED: &str = "_unmatched";
 
 /// Splits events by condition into named outputs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     /// Output name to JSONPath condition, e.g.

@@ -7,7 +7,7 @@
 use bytes::{Bytes, BytesMut};
 
 /// How to cut the stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Framing {
     /// Decide from the first line: a line that is only `{` or `[`, or that ends with one (as in

@@ -12,6 +12,7 @@ mod error;
 pub mod interpolate;
 pub mod paths;
 mod pipeline;
+pub mod reference;
 pub mod size;
 pub mod yaml;
 

@@ -31,7 +31,7 @@ use crate::defender_api::reach::reach;
 use crate::sources::defender::AlertsApi;
 
 /// Writes triage decisions back to Defender alerts.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefenderAlertUpdateConfig {
     /// `graph` (default): Graph `alerts_v2`; `mde`: Defender for Endpoint `/api/alerts`. The

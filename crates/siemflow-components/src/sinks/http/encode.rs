@@ -4,7 +4,7 @@ use serde::Deserialize;
 use siemflow_core::event::{BodyFormat, Event};
 
 /// `encoding:`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Encoding {
     /// One JSON value per line, `application/x-ndjson` (the default). Formatted text (CEF, LEEF)

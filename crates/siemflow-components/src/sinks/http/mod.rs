@@ -39,7 +39,7 @@ use crate::http_client;
 use crate::tls::TlsOptions;
 
 /// Posts events to an HTTP endpoint.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSinkConfig {
     /// The URL events are sent to, e.g. `https://collector.example.com/ingest`.
@@ -70,15 +70,17 @@ pub struct HttpSinkConfig {
     #[serde(default)]
     pub tls: Option<TlsOptions>,
     /// Giving up on one connection attempt (default `10s`).
+    #[schemars(with = "String")]
     #[serde(default = "default_connect_timeout", with = "duration")]
     pub connect_timeout: Duration,
     /// Giving up on one request (default `30s`); it is then sent again.
+    #[schemars(with = "String")]
     #[serde(default = "default_request_timeout", with = "duration")]
     pub request_timeout: Duration,
 }
 
 /// `method:`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum HttpMethod {
     /// `POST`.
@@ -89,7 +91,7 @@ pub enum HttpMethod {
 }
 
 /// `auth:`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "strategy", rename_all = "lowercase", deny_unknown_fields)]
 pub enum HttpAuth {
     /// `Authorization: Bearer <token>`.

@@ -46,15 +46,15 @@ use crate::tls::TlsOptions;
 use siemflow_core::backoff::Backoff;
 
 /// Sends events to Splunk's HTTP Event Collector.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SplunkHecSinkConfig {
     /// HEC's base URL, e.g. `https://splunk.example.com:8088`.
     pub endpoint: HttpEndpoint,
     /// The HEC token.
     pub token: SecretString,
-    /// `event` (default: JSON envelopes to `/services/collector/event`) or `raw` (lines to
-    /// `/services/collector/raw`, metadata in the query string).
+    /// `event` (default): JSON envelopes to `/services/collector/event`; or `raw`: lines to
+    /// `/services/collector/raw`, metadata in the query string.
     #[serde(default)]
     pub api: HecApi,
     /// The index (default: the token's default index).
@@ -95,15 +95,17 @@ pub struct SplunkHecSinkConfig {
     #[serde(default)]
     pub tls: Option<TlsOptions>,
     /// Giving up on one connection attempt (default `10s`).
+    #[schemars(with = "String")]
     #[serde(default = "default_connect_timeout", with = "duration")]
     pub connect_timeout: Duration,
     /// Giving up on one request (default `30s`); it is then retried.
+    #[schemars(with = "String")]
     #[serde(default = "default_request_timeout", with = "duration")]
     pub request_timeout: Duration,
 }
 
 /// `api:`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum HecApi {
     /// The JSON event protocol.
@@ -114,16 +116,18 @@ pub enum HecApi {
 }
 
 /// `acknowledgements:` of the HEC sink.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckConfig {
     /// Use indexer acknowledgement when the token has it on (default `true`).
     #[serde(default = "yes")]
     pub enabled: bool,
     /// How often to ask which requests are indexed (default `1s`).
+    #[schemars(with = "String")]
     #[serde(default = "AckConfig::default_poll_interval", with = "duration")]
     pub poll_interval: Duration,
     /// Send a request again when it is not confirmed within this (default `5m`).
+    #[schemars(with = "String")]
     #[serde(default = "AckConfig::default_timeout", with = "duration")]
     pub timeout: Duration,
     /// Events sent but not yet confirmed, at most; beyond it the sink stops taking new events

@@ -26,31 +26,38 @@ use crate::tls::TlsOptions;
 use siemflow_core::backoff::Backoff;
 
 /// Sends events to a syslog receiver.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SyslogSinkConfig {
-    /// `host:port` of the receiver, e.g. `qradar.example.com:6514`.
+    /// `host:port` of the receiver (`qradar.example.com:514`, `10.0.0.5:6514`, `[::1]:514`),
+    /// resolved again at each connection.
     pub address: HostPort,
     /// `udp`, `tcp` (default) or `tls`.
     #[serde(default)]
     pub transport: TransportName,
-    /// `rfc5424` (default) or `rfc3164`.
+    /// `rfc5424` (default): `<PRI>1 TIMESTAMP HOSTNAME APP-NAME - - SD MSG`, UTC with milliseconds;
+    /// or `rfc3164`: `<PRI>Mmm dd hh:mm:ss HOSTNAME MSG`, the form CEF and LEEF receivers know (no
+    /// tag).
     #[serde(default)]
     pub format: FormatName,
-    /// `octet-counting` (RFC 6587, the default for TCP and TLS) or `newline`. Not for UDP.
+    /// For TCP and TLS, not UDP: `octet-counting`, RFC 6587's `LEN SP MSG`, the length in bytes
+    /// (default `octet-counting`), or `newline` (CR and LF in a message become spaces, so that it
+    /// cannot be split).
     #[serde(default)]
     pub framing: Option<FramingName>,
-    /// HOSTNAME in the header (default: this machine's name).
+    /// HOSTNAME in the header, printable ASCII without spaces (default: this machine's name).
     #[serde(default)]
     pub hostname: Option<String>,
     /// APP-NAME in an RFC 5424 header (default `siemflow`).
     #[serde(default = "default_app_name")]
     pub app_name: String,
     /// Facility: `kern`, `user`, ..., `local0` (default) to `local7`, or its number.
+    #[schemars(with = "String")]
     #[serde(default = "default_facility")]
     pub facility: Code<Facility>,
     /// Severity: `emerg`, `alert`, `crit`, `err`, `warning`, `notice`, `info` (default),
     /// `debug`, or its number.
+    #[schemars(with = "String")]
     #[serde(default = "default_severity")]
     pub severity: Code<Severity>,
     /// Add `[SD_ID pipeline="..."]` to RFC 5424 headers (default `true`).
@@ -59,22 +66,26 @@ pub struct SyslogSinkConfig {
     /// The structured-data element's id (default `siemflow@32473`).
     #[serde(default = "default_sd_id")]
     pub sd_id: String,
-    /// The longest message in bytes, header included (default 8192; QRadar's TCP default is 4096).
+    /// The longest message in bytes, header included (default 8192; QRadar's TCP default is 4096,
+    /// its UDP default 1024).
     #[serde(default = "default_max_message_bytes")]
     pub max_message_bytes: usize,
-    /// Beyond it: `truncate` (default; marked in RFC 5424 structured data) or `dead_letter`.
+    /// What a longer message becomes: `truncate` (default), its body cut (never inside a character
+    /// or an escape) and marked with `truncated="ORIGINAL-BYTES"` in the structured data; or
+    /// `dead_letter`, the event sent to the dead-letter file.
     #[serde(default)]
     pub on_oversize: OversizeName,
-    /// TLS options (for `transport: tls`).
+    /// TLS options, with `transport: tls`.
     #[serde(default)]
     pub tls: Option<TlsOptions>,
     /// Giving up on one connection attempt (default `10s`).
+    #[schemars(with = "String")]
     #[serde(default = "default_connect_timeout", with = "duration")]
     pub connect_timeout: Duration,
 }
 
 /// `transport:`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TransportName {
     /// UDP datagrams.
@@ -87,7 +98,7 @@ pub enum TransportName {
 }
 
 /// `format:`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FormatName {
     /// RFC 5424.
@@ -98,7 +109,7 @@ pub enum FormatName {
 }
 
 /// `framing:`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FramingName {
     /// RFC 6587 octet counting.
@@ -108,7 +119,7 @@ pub enum FramingName {
 }
 
 /// `on_oversize:`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OversizeName {
     /// Cut the body and mark it.

@@ -38,7 +38,7 @@ use crate::azure::storage::reach;
 use crate::tls::TlsOptions;
 
 /// Reads the streaming API's storage export.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AzureBlobSourceConfig {
     /// The storage account's connection string (`AccountName=...;AccountKey=...`, a
@@ -68,13 +68,16 @@ pub struct AzureBlobSourceConfig {
     #[serde(default)]
     pub start_time: Option<StartTime>,
     /// Time between polls (default `30s`).
+    #[schemars(with = "String")]
     #[serde(default = "default_poll_interval", with = "duration")]
     pub poll_interval: Duration,
     /// How long after its hour a blob is still watched for late appends (default `1h`).
+    #[schemars(with = "String")]
     #[serde(default = "default_grace_period", with = "duration")]
     pub grace_period: Duration,
     /// How far back a blob that appears or grows late is still read (default `48h`); older
     /// ones are named (`blob_too_late`), not read.
+    #[schemars(with = "String")]
     #[serde(default = "default_lookback", with = "duration")]
     pub lookback: Duration,
     /// PEM CA certificates to trust instead of the system's.
@@ -87,6 +90,7 @@ pub struct AzureBlobSourceConfig {
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
     /// How often acknowledged offsets are written (default `100ms`).
+    #[schemars(with = "String")]
     #[serde(default = "default_commit_interval", with = "duration")]
     pub commit_interval: Duration,
 }

@@ -37,10 +37,14 @@ use crate::defender_api::reach::reach;
 
 /// `type: defender_alerts` (`A` = [`AlertsApi`]) and `type: defender_incidents`
 /// (`A` = [`IncidentsApi`]): the same source over a different list API.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(bound = "A: schemars::JsonSchema + Default")]
 pub struct DefenderSourceConfig<A> {
-    /// Which API (see [`AlertsApi`] and [`IncidentsApi`]).
+    /// Which API: for `defender_alerts`, `graph` (default, Graph `alerts_v2`, every Defender
+    /// product) or `mde` (Defender for Endpoint `/api/alerts`, with evidence); for
+    /// `defender_incidents`, `graph` (default, Graph `incidents`) or `xdr` (Defender XDR
+    /// `/api/incidents`).
     #[serde(default)]
     pub api: A,
     /// The app and how it logs in.
@@ -68,7 +72,7 @@ pub trait ApiChoice: Copy + Default + std::fmt::Debug + Send + Sync {
 
 /// Which alerts API: `graph` (default), Microsoft Graph `alerts_v2`, every Defender product;
 /// `mde`, the Defender for Endpoint `/api/alerts` API with evidence.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertsApi {
     /// Graph `alerts_v2`.
@@ -98,7 +102,7 @@ impl ApiChoice for IncidentsApi {
 
 /// Which incidents API: `graph` (default), Microsoft Graph `incidents` with their alerts;
 /// `xdr`, the Defender XDR `/api/incidents` API.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IncidentsApi {
     /// Graph `incidents`.
@@ -109,27 +113,32 @@ pub enum IncidentsApi {
 }
 
 /// How both sources poll.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct PollConfig {
     /// Time between polls (default `60s`).
+    #[schemars(with = "String")]
     #[serde(default = "default_interval", with = "duration")]
     pub interval: Duration,
-    /// Where the first poll starts: an RFC 3339 time (`2026-11-01T00:00:00Z`) or a duration
-    /// before now (`7d`); default `1d`. Ignored once a high-water mark is stored.
+    /// Where the first poll starts: an RFC 3339 time (`2026-11-01T00:00:00Z`) or a duration back
+    /// from now (`7d`) (default `1d`). Ignored once a high-water mark is stored.
     #[serde(default)]
     pub start_time: Option<StartTime>,
     /// How far before the high-water mark each poll reads again, for changes that reach the API
-    /// late (default `5m`). Re-read changes already delivered are dropped.
+    /// late (default `5m`). Changes read again and already delivered are dropped.
+    #[schemars(with = "String")]
     #[serde(default = "default_overlap", with = "duration")]
     pub overlap: Duration,
-    /// Items per page (`$top`; default the API's page size up to 1,000; never more than it).
+    /// Items per page, `$top` (default: the API's page size, up to 1,000): at most 1,000 (Graph
+    /// alerts), 10,000 (MDE), 50 (Graph incidents), 100 (XDR); `validate` refuses more, as Graph
+    /// clamps or refuses a larger page.
     #[serde(default)]
     pub page_size: Option<usize>,
-    /// Whether incident events carry their alerts (`defender_incidents` only; default `true`).
-    /// Graph: one more request per changed incident.
+    /// `defender_incidents` only: whether each incident event carries its alerts, as
+    /// `$expand=alerts` shows them (default `true`). Graph: one more request per changed incident;
+    /// XDR: the API always sends them, `false` takes them out.
     #[serde(default)]
     pub include_alerts: Option<bool>,
-    /// Events per batch sent downstream (default 500).
+    /// Events per batch (default 500).
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
 }

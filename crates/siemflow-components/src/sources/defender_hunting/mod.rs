@@ -30,15 +30,16 @@ use crate::defender_api::options::DefenderApiConfig;
 use crate::defender_api::reach::reach;
 
 /// `type: defender_hunting`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefenderHuntingConfig {
-    /// The KQL query, without a time filter (the source adds `| where Timestamp > ... and
-    /// Timestamp <= ...`, so its output must keep `Timestamp`).
+    /// The KQL query, **without a time filter**: the source appends `| where Timestamp >
+    /// datetime(from) and Timestamp <= datetime(to)` for each window, so the query's output must
+    /// keep `Timestamp`.
     pub query: String,
-    /// The event type's table when the query does not start with it (`union ...`, `let ...`):
-    /// rows become `AdvancedHunting-<table>` streaming records. Default: the query's first word
-    /// when it names a table; else rows are sent as they are, event type `HuntingResult`.
+    /// The table the rows come from, when the query does not start with it (`union ...`, `let
+    /// ...`): rows become `AdvancedHunting-<table>` streaming records (default: the query's first
+    /// word when it names a table; else rows are sent as they are, event type `HuntingResult`).
     #[serde(default)]
     pub table: Option<String>,
     /// The app (with `ThreatHunting.Read.All`) and how it logs in.
@@ -48,6 +49,7 @@ pub struct DefenderHuntingConfig {
     #[serde(flatten)]
     pub connection: DefenderApiConfig,
     /// Time between polls (default `5m`).
+    #[schemars(with = "String")]
     #[serde(default = "default_interval", with = "duration")]
     pub interval: Duration,
     /// Where the first window starts: an RFC 3339 time or a duration before now (default `1h`;
@@ -56,9 +58,11 @@ pub struct DefenderHuntingConfig {
     pub start_time: Option<StartTime>,
     /// How far before each window's start rows are read again, for rows that land late
     /// (default `15m`).
+    #[schemars(with = "String")]
     #[serde(default = "default_overlap", with = "duration")]
     pub overlap: Duration,
     /// The longest time one query covers (default `6h`): a backfill is queried in windows.
+    #[schemars(with = "String")]
     #[serde(default = "default_max_window", with = "duration")]
     pub max_window: Duration,
     /// Rows a result holds at most (default 100,000, the API's cap): a result this long is taken
@@ -66,6 +70,7 @@ pub struct DefenderHuntingConfig {
     #[serde(default = "default_row_limit")]
     pub result_row_limit: usize,
     /// Bytes of rows a result holds at most (default `50MB`, the API's cap).
+    #[schemars(with = "String")]
     #[serde(default = "default_size_limit", deserialize_with = "size::deserialize")]
     pub result_size_limit: u64,
     /// Events per batch sent downstream (default 500).

@@ -22,7 +22,7 @@ use crate::tls::TlsOptions;
 use crate::sources::json_stream::Committer;
 
 /// Which store keeps the positions.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StoreKind {
     /// A file under `--data-dir`; this instance reads every partition.
@@ -34,7 +34,7 @@ pub enum StoreKind {
 }
 
 /// `checkpoints:` of the source.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointsConfig {
     /// `file` (default) or `blob`.
@@ -59,9 +59,11 @@ pub struct CheckpointsConfig {
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
     /// How often ownership is renewed and the balance worked out (default `10s`).
+    #[schemars(with = "String")]
     #[serde(default = "default_balance_interval", with = "duration")]
     pub balance_interval: Duration,
     /// An ownership not renewed for this long is free for other instances (default `60s`).
+    #[schemars(with = "String")]
     #[serde(default = "default_ownership_expiry", with = "duration")]
     pub ownership_expiry: Duration,
 }
@@ -175,7 +177,7 @@ impl CheckpointsConfig {
 }
 
 /// Where one partition stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PartitionPosition {
     /// The last sequence number acknowledged.
     pub sequence_number: i64,
@@ -188,7 +190,7 @@ pub struct PartitionPosition {
 }
 
 /// Which hub the positions are for: positions of another hub or consumer group are not used.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HubIdentity {
     /// The namespace host.
     pub namespace: String,
@@ -199,7 +201,7 @@ pub struct HubIdentity {
 }
 
 /// The checkpoint's content.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HubCheckpoint {
     /// What it is for.
     #[serde(flatten)]

@@ -45,17 +45,18 @@ use crate::azure::storage::reach;
 use crate::tls::TlsOptions;
 
 /// Reads a hub's partitions.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventHubsSourceConfig {
-    /// `Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...;EntityPath=<hub>`, a
-    /// policy with the Listen claim.
+    /// A namespace or hub policy with the Listen claim,
+    /// `Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...;EntityPath=<hub>`;
+    /// `EntityPath` names the hub, and `UseDevelopmentEmulator=true` connects without TLS.
     #[serde(default)]
     pub connection_string: Option<SecretString>,
     /// The namespace host (`contoso.servicebus.windows.net`, or just `contoso`), with `entra`.
     #[serde(default)]
     pub namespace: Option<String>,
-    /// The hub; overrides `EntityPath`.
+    /// The hub (default: the connection string's `EntityPath`).
     #[serde(default)]
     pub hub: Option<String>,
     /// An Entra ID app with the Azure Event Hubs Data Receiver role, with `namespace`.
@@ -68,44 +69,50 @@ pub struct EventHubsSourceConfig {
     /// time, or a duration back from now (`1h`).
     #[serde(default)]
     pub start_position: StartPositionOption,
-    /// Read only these partition ids.
+    /// Read only these partition ids (default: all).
     #[serde(default)]
     pub partitions: Option<Vec<String>>,
     /// The port (default 5671 with TLS, 443 for `websockets`, 5672 for the development
     /// emulator).
     #[serde(default)]
     pub port: Option<u16>,
-    /// `amqp` (default) or `websockets`: AMQP over WebSockets, for networks that let only
-    /// HTTPS out.
+    /// `amqp` (default), or `websockets`: AMQP over WebSockets
+    /// (`wss://<namespace>/$servicebus/websocket`), for networks that let only HTTPS out.
     #[serde(default)]
     pub transport: Transport,
     /// PEM CA certificates to trust instead of the system's.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
-    /// Messages per partition the service may send ahead of the pipeline (default 300).
+    /// Messages per partition the service may send ahead of the pipeline, the link credit (default
+    /// 300).
     #[serde(default = "default_prefetch")]
     pub prefetch: u32,
     /// Events per batch (default 500).
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
     /// How long a partial batch waits for more events (default `100ms`).
+    #[schemars(with = "String")]
     #[serde(default = "default_batch_timeout", with = "duration")]
     pub batch_timeout: Duration,
     /// Message bodies larger than this are dead-lettered (default 1048576, the service's limit).
     #[serde(default = "default_max_event_bytes")]
     pub max_event_bytes: usize,
     /// How often acknowledged positions are written (default `100ms`).
+    #[schemars(with = "String")]
     #[serde(default = "default_commit_interval", with = "duration")]
     pub commit_interval: Duration,
     /// How long each SAS token signed from the key lives (default `1h`); renewed before then.
+    #[schemars(with = "String")]
     #[serde(default = "default_token_lifetime", with = "duration")]
     pub sas_token_lifetime: Duration,
     /// How long a partition taken by another receiver (`amqp:link:stolen`) is left alone before
     /// it is tried again (default `1m`).
+    #[schemars(with = "String")]
     #[serde(default = "default_stolen_retry", with = "duration")]
     pub stolen_retry: Duration,
     /// How often each partition reader asks `$management` how far the partition goes, for
     /// `siemflow_source_lag_events` (default `30s`; the service allows 50 such reads a second).
+    #[schemars(with = "String")]
     #[serde(default = "default_lag_interval", with = "duration")]
     pub lag_interval: Duration,
     /// Where positions are kept: `--data-dir` (default), or a blob container shared by several
@@ -115,7 +122,7 @@ pub struct EventHubsSourceConfig {
 }
 
 /// What the source's AMQP connections run over.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     /// AMQP over TCP (TLS on 5671).
@@ -577,3 +584,5 @@ mod tests {
         );
     }
 }
+
+siemflow_core::string_option_schema!(StartPositionOption);
