@@ -518,6 +518,17 @@ mod tests {
     }
 
     #[test]
+    fn a_described_list_counting_past_u32_max_is_refused() {
+        // A described list whose `list32` count is 0xFFFFFFFF, added to the one field already
+        // counted: with overflow checks, the unpatched decoder panicked.
+        let found = include_bytes!(
+            "../../../fuzz/corpus/event_hubs_message/regression-described-list-count-overflow"
+        );
+        assert!(decode_message(found).is_err());
+        event_hubs_message(found);
+    }
+
+    #[test]
     fn an_amqp_size_smaller_than_its_own_count_field_is_refused() {
         // A `map8` and a `list8` whose size byte (which counts the count byte) is 0: with
         // overflow checks, the unpatched decoder panicked.
