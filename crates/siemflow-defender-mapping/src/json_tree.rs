@@ -3,44 +3,95 @@
 //! `serde_json::Value` would sort keys and turn integers above 64 bits into floats; here leaves
 //! are JSON text copied from the record (compacted, never re-parsed), keys keep the order the
 //! mapping writes them in, and dotted paths (`actor.process.pid`) create the objects on the way.
+//! Keys and leaves borrow from the record and the mapping table where they can: a document is
+//! built and written once per event, and allocating each of its pieces was most of its cost.
 
-use std::fmt::Write;
+use std::borrow::Cow;
+
+pub use siemflow_plugin_sdk::json::push_string;
 
 /// A JSON value under construction.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Node {
+#[derive(Debug, Clone)]
+pub enum Node<'a> {
     /// Complete JSON text (a string, number, boolean, or a compacted object or array).
-    Raw(String),
+    Raw(Cow<'a, str>),
+    /// A string's text, escaped when the document is written.
+    Text(Cow<'a, str>),
+    /// An integer.
+    Integer(i64),
     /// An object, keys in insertion order.
-    Object(Object),
+    Object(Object<'a>),
     /// An array.
-    Array(Vec<Node>),
+    Array(Vec<Node<'a>>),
 }
 
-impl Node {
+impl<'a> Node<'a> {
     /// A JSON string.
-    pub fn string(text: &str) -> Node {
-        let mut out = String::with_capacity(text.len() + 2);
-        push_string(text, &mut out);
-        Node::Raw(out)
+    pub fn string(text: impl Into<Cow<'a, str>>) -> Node<'a> {
+        Node::Text(text.into())
     }
 
     /// Any `serde_json::Value` (for values the mapping computes, not copied ones).
-    pub fn value(value: &serde_json::Value) -> Node {
-        Node::Raw(value.to_string())
+    pub fn value(value: &serde_json::Value) -> Node<'a> {
+        Node::Raw(Cow::Owned(value.to_string()))
     }
 
     /// JSON text received from elsewhere, compacted (whitespace between tokens removed) so the
-    /// document stays on one line.
-    pub fn raw(json: &str) -> Node {
-        let mut out = String::with_capacity(json.len());
-        compact(json, &mut out);
-        Node::Raw(out)
+    /// document stays on one line; borrowed when it has no such whitespace.
+    pub fn raw(json: impl Into<Cow<'a, str>>) -> Node<'a> {
+        let json = json.into();
+        let trimmed = json.trim();
+        if needs_compacting(trimmed) {
+            let mut out = String::with_capacity(trimmed.len());
+            compact(trimmed, &mut out);
+            return Node::Raw(Cow::Owned(out));
+        }
+        Node::Raw(match json {
+            Cow::Borrowed(json) => Cow::Borrowed(json.trim()),
+            Cow::Owned(json) if json.trim().len() == json.len() => Cow::Owned(json),
+            Cow::Owned(json) => Cow::Owned(json.trim().to_string()),
+        })
+    }
+
+    /// The JSON text of a string or an integer leaf as it will be written; `None` for objects
+    /// and arrays.
+    pub fn leaf_json(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Node::Raw(raw) => Some(Cow::Borrowed(raw)),
+            Node::Text(text) => {
+                let mut out = String::with_capacity(text.len() + 2);
+                push_string(text, &mut out);
+                Some(Cow::Owned(out))
+            }
+            Node::Integer(value) => Some(Cow::Owned(value.to_string())),
+            Node::Object(_) | Node::Array(_) => None,
+        }
+    }
+
+    /// A string leaf's text (unescaped), whether it was built as text or copied as JSON.
+    pub fn as_text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Node::Text(text) => Some(Cow::Borrowed(text)),
+            Node::Raw(raw) if raw.starts_with('"') => {
+                serde_json::from_str::<Cow<'_, str>>(raw).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether this is `{}` (an empty object written as JSON text, as defaults are).
+    fn is_empty_object_text(&self) -> bool {
+        matches!(self, Node::Raw(raw) if raw == "{}")
     }
 
     fn write(&self, out: &mut String) {
         match self {
             Node::Raw(text) => out.push_str(text),
+            Node::Text(text) => push_string(text, out),
+            Node::Integer(value) => {
+                let mut buffer = itoa::Buffer::new();
+                out.push_str(buffer.format(*value));
+            }
             Node::Object(object) => object.write(out),
             Node::Array(items) => {
                 out.push('[');
@@ -54,20 +105,52 @@ impl Node {
             }
         }
     }
+
+    /// The node with everything it borrows copied, for a node built from a value that does not
+    /// live as long as the document.
+    pub fn into_owned(self) -> Node<'static> {
+        let owned = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
+        match self {
+            Node::Raw(raw) => Node::Raw(owned(raw)),
+            Node::Text(text) => Node::Text(owned(text)),
+            Node::Integer(value) => Node::Integer(value),
+            Node::Object(Object(entries)) => Node::Object(Object(
+                entries
+                    .into_iter()
+                    .map(|(key, node)| (owned(key), node.into_owned()))
+                    .collect(),
+            )),
+            Node::Array(items) => Node::Array(items.into_iter().map(Node::into_owned).collect()),
+        }
+    }
+
+    /// The node as compact JSON text.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(64);
+        self.write(&mut out);
+        out
+    }
+}
+
+impl PartialEq for Node<'_> {
+    /// Nodes are equal when they write the same JSON text.
+    fn eq(&self, other: &Self) -> bool {
+        self.to_json() == other.to_json()
+    }
 }
 
 /// A JSON object, keys in insertion order.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Object(Vec<(String, Node)>);
+pub struct Object<'a>(Vec<(Cow<'a, str>, Node<'a>)>);
 
-impl Object {
+impl<'a> Object<'a> {
     /// An empty object.
     pub fn new() -> Self {
-        Self::default()
+        Self(Vec::with_capacity(8))
     }
 
     /// The value at a top-level key.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         self.0
             .iter()
             .find(|(name, _)| name == key)
@@ -75,22 +158,23 @@ impl Object {
     }
 
     /// Sets a top-level key, replacing its value.
-    pub fn set(&mut self, key: &str, node: Node) {
-        match self.0.iter_mut().find(|(name, _)| name == key) {
+    pub fn set(&mut self, key: impl Into<Cow<'a, str>>, node: Node<'a>) {
+        let key = key.into();
+        match self.0.iter_mut().find(|(name, _)| *name == key) {
             Some(entry) => entry.1 = node,
-            None => self.0.push((key.to_string(), node)),
+            None => self.0.push((key, node)),
         }
     }
 
     /// Puts `node` at a dotted path unless something is there already (the first mapping of a
     /// path wins). False when the path is taken, or crosses a value that is not an object.
-    pub fn insert_path(&mut self, path: &str, node: Node) -> bool {
+    pub fn insert_path(&mut self, path: &'a str, node: Node<'a>) -> bool {
         match path.split_once('.') {
             None => {
                 if self.get(path).is_some() {
                     return false;
                 }
-                self.0.push((path.to_string(), node));
+                self.0.push((Cow::Borrowed(path), node));
                 true
             }
             Some((head, rest)) => match self.child(head) {
@@ -101,7 +185,7 @@ impl Object {
     }
 
     /// Appends `node` to the array at a dotted path, creating it.
-    pub fn push_path(&mut self, path: &str, node: Node) -> bool {
+    pub fn push_path(&mut self, path: &'a str, node: Node<'a>) -> bool {
         let (parent, key) = match path.rsplit_once('.') {
             Some((parent, key)) => (self.object_at(parent), key),
             None => (Some(self), path),
@@ -114,7 +198,7 @@ impl Object {
             }
             Some(_) => false,
             None => {
-                parent.0.push((key.to_string(), Node::Array(vec![node])));
+                parent.0.push((Cow::Borrowed(key), Node::Array(vec![node])));
                 true
             }
         }
@@ -133,25 +217,26 @@ impl Object {
 
     /// The object at a dotted path, created where missing; `None` when a value that is not an
     /// object is in the way.
-    fn object_at(&mut self, path: &str) -> Option<&mut Object> {
+    fn object_at(&mut self, path: &'a str) -> Option<&mut Object<'a>> {
         match path.split_once('.') {
             None => self.child(path),
             Some((head, rest)) => self.child(head)?.object_at(rest),
         }
     }
 
-    fn child(&mut self, key: &str) -> Option<&mut Object> {
+    fn child(&mut self, key: &'a str) -> Option<&mut Object<'a>> {
         let index = match self.0.iter().position(|(name, _)| name == key) {
             Some(index) => index,
             None => {
-                self.0.push((key.to_string(), Node::Object(Object::new())));
+                self.0
+                    .push((Cow::Borrowed(key), Node::Object(Object::new())));
                 self.0.len() - 1
             }
         };
         match &mut self.0[index].1 {
             Node::Object(object) => Some(object),
             // `{}` from a default is an empty object too.
-            node @ Node::Raw(_) if *node == Node::Raw("{}".into()) => {
+            node if node.is_empty_object_text() => {
                 *node = Node::Object(Object::new());
                 match node {
                     Node::Object(object) => Some(object),
@@ -164,7 +249,7 @@ impl Object {
 
     /// Calls `visit` with the key and the object of every object below this one, outermost
     /// first.
-    pub fn visit_objects(&mut self, visit: &mut impl FnMut(&str, &mut Object)) {
+    pub fn visit_objects(&mut self, visit: &mut impl FnMut(&str, &mut Object<'a>)) {
         for (key, node) in &mut self.0 {
             match node {
                 Node::Object(object) => {
@@ -179,7 +264,7 @@ impl Object {
                         }
                     }
                 }
-                Node::Raw(_) => {}
+                Node::Raw(_) | Node::Text(_) | Node::Integer(_) => {}
             }
         }
     }
@@ -187,7 +272,7 @@ impl Object {
     /// Removes, innermost first, every object below this one that `keep` refuses (given its
     /// key and content; a `{}` default counts as an empty object), and returns their dotted
     /// paths. Objects inside arrays are left alone.
-    pub fn prune(&mut self, keep: &impl Fn(&str, &Object) -> bool) -> Vec<String> {
+    pub fn prune(&mut self, keep: &impl Fn(&str, &Object<'a>) -> bool) -> Vec<String> {
         let mut removed = Vec::new();
         self.prune_below("", keep, &mut removed);
         removed
@@ -196,7 +281,7 @@ impl Object {
     fn prune_below(
         &mut self,
         prefix: &str,
-        keep: &impl Fn(&str, &Object) -> bool,
+        keep: &impl Fn(&str, &Object<'a>) -> bool,
         removed: &mut Vec<String>,
     ) {
         let empty = Object::new();
@@ -211,17 +296,15 @@ impl Object {
             let object = match node {
                 Node::Object(object) => {
                     // Only objects below (a `{}` default is one) can be pruned.
-                    let has_objects = object.0.iter().any(|(_, node)| match node {
-                        Node::Object(_) => true,
-                        Node::Raw(raw) => raw == "{}",
-                        Node::Array(_) => false,
+                    let has_objects = object.0.iter().any(|(_, node)| {
+                        matches!(node, Node::Object(_)) || node.is_empty_object_text()
                     });
                     if has_objects {
                         object.prune_below(&path_of(key), keep, removed);
                     }
                     &*object
                 }
-                Node::Raw(raw) if raw == "{}" => &empty,
+                node if node.is_empty_object_text() => &empty,
                 _ => return true,
             };
             let kept = keep(key, object);
@@ -258,41 +341,10 @@ impl Object {
     }
 }
 
-/// Writes `text` as a JSON string, escaped as `serde_json` escapes it: `"`, `\\` and the control
-/// characters, nothing else.
-pub fn push_string(text: &str, out: &mut String) {
-    out.push('"');
-    let mut run = 0;
-    for (at, byte) in text.bytes().enumerate() {
-        let escape = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
-        // `at` is an ASCII byte's index, so a char boundary.
-        out.push_str(&text[run..at]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{byte:04x}");
-        } else {
-            out.push_str(escape);
-        }
-        run = at + 1;
-    }
-    out.push_str(&text[run..]);
-    out.push('"');
-}
-
 /// Copies valid JSON text without the whitespace between tokens.
 pub fn compact(json: &str, out: &mut String) {
     let json = json.trim();
-    // A string, a number or a literal has no whitespace between tokens.
-    if !json.starts_with(['{', '[']) || !json.contains([' ', '\n', '\r', '\t']) {
+    if !needs_compacting(json) {
         out.push_str(json);
         return;
     }
@@ -312,6 +364,12 @@ pub fn compact(json: &str, out: &mut String) {
         }
     }
     out.push_str(&json[run..]);
+}
+
+/// Whether trimmed JSON text has whitespace between tokens: a string, a number or a literal
+/// never has.
+fn needs_compacting(json: &str) -> bool {
+    json.starts_with(['{', '[']) && json.contains([' ', '\n', '\r', '\t'])
 }
 
 /// The index after the string token that opens at `open` (its closing quote's, plus one), or
@@ -389,18 +447,27 @@ mod tests {
     }
 
     #[test]
-    fn strings_are_escaped_as_serde_json_escapes_them() {
-        let text: String = (0u8..0x80)
-            .map(char::from)
-            .chain("é€😀\u{7f}".chars())
-            .collect();
-        for sample in [text.as_str(), "", "plain", "a\"b\\c\u{1}", "\u{1f}é"] {
-            assert_eq!(
-                Node::string(sample),
-                Node::Raw(serde_json::Value::from(sample).to_string()),
-                "{sample:?}"
-            );
-        }
+    fn leaves_borrow_what_needs_no_change_and_write_as_serde_json_would() {
+        let record = r#"{"a": "x\"y", "b": [1, 2]}"#;
+        assert!(matches!(
+            Node::raw(&record[6..12]),
+            Node::Raw(Cow::Borrowed(_))
+        ));
+        assert!(matches!(
+            Node::raw(&record[19..25]),
+            Node::Raw(Cow::Owned(_))
+        ));
+        let mut doc = Object::new();
+        doc.set("text", Node::string("q\"\u{1}é"));
+        doc.set("number", Node::Integer(-9_007_199_254_740_993));
+        doc.set("raw", Node::raw(&record[19..25]));
+        // As serde_json writes each value; keys in the order they were set.
+        assert_eq!(
+            doc.to_json(),
+            r#"{"text":"q\"\u0001é","number":-9007199254740993,"raw":[1,2]}"#
+        );
+        assert_eq!(Node::string("a\"b").as_text().as_deref(), Some("a\"b"));
+        assert_eq!(Node::raw(r#""a\"b""#).as_text().as_deref(), Some("a\"b"));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Field values as JSON for the JSON formats (Splunk HEC and OCSF), typed per the table.
 
+use std::borrow::Cow;
+
 use siemflow_plugin_sdk::record::Field as RecordValue;
 
 use crate::catalog::Kind;
@@ -20,19 +22,19 @@ fn is_json_integer(text: &str) -> bool {
 /// The value as JSON: numbers exact at any size, stringified JSON parsed, times as RFC 3339
 /// (`ocsf` false) or epoch milliseconds (`ocsf` true). `None` when the value is empty or does
 /// not have the field's type (it then stays in the catch-all).
-pub fn typed(kind: Kind, value: &RecordValue<'_>, ocsf: bool) -> Option<Node> {
+pub fn typed<'a>(kind: Kind, value: &RecordValue<'a>, ocsf: bool) -> Option<Node<'a>> {
     match kind {
         Kind::Plain | Kind::Hash(_) => plain(value),
         Kind::Integer => {
             let digits = value.number()?;
-            is_json_integer(&digits).then(|| Node::Raw(digits.into_owned()))
+            is_json_integer(&digits).then_some(Node::Raw(digits))
         }
         Kind::Time => {
             let time = value.as_timestamp()?;
             Some(if ocsf {
-                Node::Raw(time.unix_millis().to_string())
+                Node::Integer(time.unix_millis())
             } else {
-                Node::string(&time.rfc3339_millis().to_string())
+                Node::string(time.rfc3339_millis().to_string())
             })
         }
         Kind::Json => parsed(value),
@@ -41,7 +43,7 @@ pub fn typed(kind: Kind, value: &RecordValue<'_>, ocsf: bool) -> Option<Node> {
             names
                 .iter()
                 .find(|(name, _)| name.eq_ignore_ascii_case(&text))
-                .map(|(_, id)| Node::Raw(id.to_string()))
+                .map(|(_, id)| Node::Integer(*id))
         }
         Kind::Lookup(_) => plain(value),
         Kind::Techniques if ocsf => {
@@ -50,7 +52,7 @@ pub fn typed(kind: Kind, value: &RecordValue<'_>, ocsf: bool) -> Option<Node> {
                 serde_json::Value::String(one) => vec![serde_json::Value::String(one)],
                 _ => return None,
             };
-            let attacks: Vec<Node> = techniques
+            let attacks: Vec<Node<'a>> = techniques
                 .iter()
                 .filter_map(|item| item.as_str())
                 .filter(|uid| !uid.is_empty())
@@ -59,7 +61,7 @@ pub fn typed(kind: Kind, value: &RecordValue<'_>, ocsf: bool) -> Option<Node> {
             (!attacks.is_empty()).then_some(Node::Array(attacks))
         }
         Kind::Techniques => parsed(value),
-        Kind::Text if ocsf => value.text().map(|text| Node::string(&text)),
+        Kind::Text if ocsf => value.text().map(Node::string),
         Kind::List if ocsf => match plain(value)? {
             Node::Raw(raw) if raw.starts_with('[') => Some(Node::Raw(raw)),
             node => Some(Node::Array(vec![node])),
@@ -81,19 +83,20 @@ pub fn typed(kind: Kind, value: &RecordValue<'_>, ocsf: bool) -> Option<Node> {
                 Node::Array(
                     addresses
                         .iter()
-                        .map(|address| Node::string(address))
+                        .map(|address| Node::string(address.clone()))
                         .collect(),
                 )
             } else {
-                Node::string(addresses.first()?)
+                Node::string(addresses.first()?.clone())
             })
         }
         Kind::Ip if ocsf => {
             let text = value.text()?;
-            text.trim()
+            let address = text.trim();
+            address
                 .parse::<std::net::IpAddr>()
                 .is_ok()
-                .then(|| Node::string(text.trim()))
+                .then(|| Node::string(address.to_string()))
         }
         Kind::Text | Kind::List | Kind::Email(_) | Kind::Ip => plain(value),
     }
@@ -146,7 +149,7 @@ pub fn is_ocsf_email(address: &str) -> bool {
 }
 
 /// The value as received; `None` for null and the empty string.
-pub fn plain(value: &RecordValue<'_>) -> Option<Node> {
+pub fn plain<'a>(value: &RecordValue<'a>) -> Option<Node<'a>> {
     match value.raw() {
         "null" | "\"\"" => None,
         raw => Some(Node::raw(raw)),
@@ -155,18 +158,27 @@ pub fn plain(value: &RecordValue<'_>) -> Option<Node> {
 
 /// A stringified JSON column (`"{\"Key\":1}"`) as the JSON it holds, exactly; an object or array
 /// as it is; other strings as strings.
-fn parsed(value: &RecordValue<'_>) -> Option<Node> {
+fn parsed<'a>(value: &RecordValue<'a>) -> Option<Node<'a>> {
     let Some(text) = value.as_str() else {
         return plain(value);
     };
-    let text = text.trim();
+    let text = trimmed(text);
     if text.is_empty() {
         return None;
     }
-    if text.starts_with(['{', '[']) && serde_json::from_str::<Readable>(text).is_ok() {
+    if text.starts_with(['{', '[']) && serde_json::from_str::<Readable>(&text).is_ok() {
         return Some(Node::raw(text));
     }
     Some(Node::string(text))
+}
+
+/// `text` without leading and trailing whitespace, still borrowed when it was.
+fn trimmed(text: Cow<'_, str>) -> Cow<'_, str> {
+    match text {
+        Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+        Cow::Owned(text) if text.trim().len() == text.len() => Cow::Owned(text),
+        Cow::Owned(text) => Cow::Owned(text.trim().to_string()),
+    }
 }
 
 /// A JSON value a reader that converts numbers takes: `RawValue` checks only the syntax, and a
@@ -236,7 +248,7 @@ mod tests {
             let record = serde_json::json!({ "AdditionalFields": column }).to_string();
             let event = siemflow_plugin_sdk::Event::from_json(record.into_bytes(), None);
             let record = event.record().expect("a record");
-            parsed(&record.value("AdditionalFields").expect("the column"))
+            parsed(&record.value("AdditionalFields").expect("the column")).map(Node::into_owned)
         };
         let readable = r#"{"Big":1e3}"#;
         assert_eq!(embedded(readable), Some(Node::raw(readable)));
@@ -262,7 +274,7 @@ mod tests {
             siemflow_plugin_sdk::record::Record::parse(br#"{"Pid":"0764","Id":"764"}"#).unwrap();
         let typed_text = |name| {
             typed(Kind::Integer, &record.get(name).unwrap(), true).map(|node| match node {
-                Node::Raw(text) => text,
+                Node::Raw(text) => text.into_owned(),
                 other => panic!("{other:?}"),
             })
         };

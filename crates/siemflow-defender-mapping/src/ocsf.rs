@@ -122,24 +122,24 @@ impl OcsfFormat {
     /// class needs. Objects OCSF would reject for want of an identifying attribute (an endpoint
     /// with only a port, a process without an id) are not written: their columns stay in
     /// `unmapped`.
-    fn build(&self, subject: &Subject<'_>, class: &OcsfClass) -> (Object, Used, bool) {
+    fn build<'s>(
+        &'s self,
+        subject: &'s Subject<'_>,
+        class: &OcsfClass,
+    ) -> (Object<'s>, Used, bool) {
         let mut event = Object::new();
         classify(&mut event, class);
         let severity = *self.severities.of(subject.level);
-        event.set("severity_id", Node::Raw(severity.to_string()));
+        event.set("severity_id", Node::Integer(i64::from(severity)));
         event.set(
             "severity",
             Node::string(SEVERITY_NAMES[usize::from(severity).min(6)]),
         );
         let time = subject.time.map_or(0, |time| time.unix_millis());
-        event.set("time", Node::Raw(time.to_string()));
-        let title = subject.title();
-        event.set(
-            "message",
-            Node::string(title.as_deref().unwrap_or(subject.action.name)),
-        );
+        event.set("time", Node::Integer(time));
+        event.set("message", Node::string(title_of(subject)));
         if let Some(status_id) = class.status_id {
-            event.set("status_id", Node::Raw(status_id.to_string()));
+            event.set("status_id", Node::Integer(i64::from(status_id)));
         }
         event.set("metadata", Node::Object(self.metadata(subject, class)));
 
@@ -153,7 +153,7 @@ impl OcsfFormat {
                 let done = match field.kind {
                     Kind::Hash(algorithm_id) => {
                         let mut object = Object::new();
-                        object.set("algorithm_id", Node::Raw(algorithm_id.to_string()));
+                        object.set("algorithm_id", Node::Integer(i64::from(algorithm_id)));
                         object.set("value", node);
                         event.push_path(path, Node::Object(object))
                     }
@@ -178,22 +178,19 @@ impl OcsfFormat {
             };
             let node = Record::parse(holder.as_bytes())
                 .ok()
-                .and_then(|record| typed(field.kind, &record.value("v")?, true));
+                .and_then(|record| typed(field.kind, &record.value("v")?, true))
+                .map(Node::into_owned);
             if let Some(node) = node {
                 event.insert_path(path, node);
             }
         }
         if class.defines("finding_info") {
             // A finding's title is the event's own, else its type's name.
-            let title = subject.title();
-            event.insert_path(
-                "finding_info.title",
-                Node::string(title.as_deref().unwrap_or(subject.action.name)),
-            );
+            event.insert_path("finding_info.title", Node::string(title_of(subject)));
         }
         for (path, default) in class.defaults {
             if !event.contains_path(path) {
-                event.insert_path(path, Node::Raw((*default).to_string()));
+                event.insert_path(path, Node::Raw((*default).into()));
             }
         }
         complete_objects(&mut event);
@@ -235,12 +232,17 @@ impl OcsfFormat {
     }
 
     /// `metadata`: schema version, product, and where the event came from.
-    fn metadata(&self, subject: &Subject<'_>, class: &OcsfClass) -> Object {
+    fn metadata<'s>(&'s self, subject: &'s Subject<'_>, class: &OcsfClass) -> Object<'s> {
         let mut product = Object::new();
         let name = subject.product();
         product.set(
             "name",
-            Node::string(self.common.product.as_deref().unwrap_or(&name)),
+            Node::string(
+                self.common
+                    .product
+                    .as_deref()
+                    .map_or(name, std::borrow::Cow::Borrowed),
+            ),
         );
         product.set("vendor_name", Node::string(self.common.vendor()));
         let mut metadata = Object::new();
@@ -253,30 +255,40 @@ impl OcsfFormat {
             // which extension defines them.
             metadata.set(
                 "extensions",
-                Node::Raw(format!(
-                    r#"[{{"name":"win","uid":"2","version":"{OCSF_VERSION}"}}]"#
-                )),
+                Node::Raw(
+                    format!(r#"[{{"name":"win","uid":"2","version":"{OCSF_VERSION}"}}]"#).into(),
+                ),
             );
         }
         metadata
     }
 }
 
+/// The event's own title, else its type's name.
+fn title_of<'s>(subject: &'s Subject<'_>) -> std::borrow::Cow<'s, str> {
+    subject
+        .title()
+        .unwrap_or(std::borrow::Cow::Borrowed(subject.action.name))
+}
+
 /// The classification attributes of a class and activity.
-fn classify(event: &mut Object, class: &OcsfClass) {
-    event.set("class_uid", Node::Raw(class.class_uid.to_string()));
+fn classify(event: &mut Object<'_>, class: &OcsfClass) {
+    event.set("class_uid", Node::Integer(i64::from(class.class_uid)));
     event.set("class_name", Node::string(class.class_name));
-    event.set("category_uid", Node::Raw(class.category_uid().to_string()));
+    event.set(
+        "category_uid",
+        Node::Integer(i64::from(class.category_uid())),
+    );
     event.set(
         "category_name",
         Node::string(category_name(class.category_uid())),
     );
-    event.set("activity_id", Node::Raw(class.activity_id.to_string()));
+    event.set("activity_id", Node::Integer(i64::from(class.activity_id)));
     event.set("activity_name", Node::string(class.activity_name));
-    event.set("type_uid", Node::Raw(class.type_uid().to_string()));
+    event.set("type_uid", Node::Raw(class.type_uid().to_string().into()));
     event.set(
         "type_name",
-        Node::string(&format!("{}: {}", class.class_name, class.activity_name)),
+        Node::string(format!("{}: {}", class.class_name, class.activity_name)),
     );
 }
 
@@ -298,20 +310,19 @@ fn category_name(category_uid: u32) -> &'static str {
 
 /// Adds the attributes OCSF requires to objects the mapping created without them: the
 /// "Unknown" enum value, and a file's `name` from its `path`.
-fn complete_objects(event: &mut Object) {
+fn complete_objects(event: &mut Object<'_>) {
     event.visit_objects(&mut |key, object| {
         if matches!(key, "file" | "file_result") && object.get("name").is_none() {
-            let name = match object.get("path") {
-                Some(Node::Raw(path)) => serde_json::from_str::<String>(path)
-                    .ok()
-                    .and_then(|path| path.rsplit(['\\', '/']).next().map(Node::string)),
-                _ => None,
-            };
+            let name = object.get("path").and_then(Node::as_text).and_then(|path| {
+                path.rsplit(['\\', '/'])
+                    .next()
+                    .map(|name| Node::string(name.to_string()))
+            });
             object.set("name", name.unwrap_or_else(|| Node::string("")));
         }
         for (object_key, attribute, value) in REQUIRED_IN_OBJECTS {
             if *object_key == key && object.get(attribute).is_none() {
-                object.set(attribute, Node::Raw((*value).to_string()));
+                object.set(*attribute, Node::Raw((*value).into()));
             }
         }
     });
@@ -391,7 +402,7 @@ const IDENTIFIED_BY: &[(&[&str], &[&str])] = &[
 
 /// Whether an object under `key` has what OCSF needs of it (objects OCSF does not constrain
 /// are kept unless empty).
-fn identified(key: &str, object: &Object) -> bool {
+fn identified(key: &str, object: &Object<'_>) -> bool {
     match IDENTIFIED_BY.iter().find(|(keys, _)| keys.contains(&key)) {
         Some((_, any_of)) => any_of
             .iter()
@@ -402,7 +413,12 @@ fn identified(key: &str, object: &Object) -> bool {
 
 /// A static field: a dotted path (`metadata.log_provider`) where it is free; anything else in
 /// `unmapped` under its key, so that no attribute OCSF does not define is added.
-fn unmapped_or_path(event: &mut Object, unmapped: &mut Object, key: &str, value: &str) {
+fn unmapped_or_path<'a>(
+    event: &mut Object<'a>,
+    unmapped: &mut Object<'a>,
+    key: &'a str,
+    value: &'a str,
+) {
     if key.contains('.') && !event.contains_path(key) && event.insert_path(key, Node::string(value))
     {
         return;

@@ -62,7 +62,7 @@ impl Format for SplunkFormat {
     fn render(&self, subject: &Subject<'_>, _size: usize) -> Rendered {
         let mut event = Object::new();
         if let Some(time) = subject.time {
-            event.set("time", Node::string(&time.rfc3339_millis().to_string()));
+            event.set("time", Node::string(time.rfc3339_millis().to_string()));
         }
         event.set("vendor", Node::string(self.common.vendor()));
         let product = subject.product();
@@ -118,7 +118,7 @@ impl Format for SplunkFormat {
         event.insert_path("signature_id", Node::string(&subject.event_id));
         event.set(
             "category",
-            Node::string(&format!("{}/{}", action.category.high, action.category.low)),
+            Node::string(format!("{}/{}", action.category.high, action.category.low)),
         );
         // `unknown` is not one of CIM's severities: the data model shows an absent one as
         // `unknown`, and the word stays in `vendor_severity`.
@@ -135,23 +135,23 @@ impl Format for SplunkFormat {
         if let Some(dataset) = cim::dataset_for(subject.table, action) {
             for (field, default) in dataset.defaults {
                 let node = match default {
-                    CimDefault::Text(text) => Node::string(text),
+                    CimDefault::Text(text) => Node::string(*text),
                     CimDefault::Field(other) => match event.get(other) {
                         Some(node) => node.clone(),
                         None => continue,
                     },
                     CimDefault::SecondsBetween(from, to) => {
-                        let time = |key: &str| match event.get(key) {
-                            Some(Node::Raw(text)) => serde_json::from_str::<String>(text)
-                                .ok()
-                                .and_then(|text| Timestamp::parse(&text)),
-                            _ => None,
+                        let time = |key: &str| {
+                            event
+                                .get(key)
+                                .and_then(Node::as_text)
+                                .and_then(|text| Timestamp::parse(&text))
                         };
                         let (Some(from), Some(to)) = (time(from), time(to)) else {
                             continue;
                         };
                         let seconds = (to.unix_millis() - from.unix_millis()).div_euclid(1000);
-                        Node::Raw(seconds.to_string())
+                        Node::Integer(seconds)
                     }
                 };
                 event.insert_path(field, node);

@@ -53,6 +53,7 @@
 
 pub mod cef;
 mod event;
+pub mod json;
 pub mod leef;
 pub mod log;
 #[doc(hidden)]

@@ -230,11 +230,11 @@ impl WrittenKeys {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
+pub(crate) const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// Reads eight bytes as a little-endian word.
-fn word_at(bytes: &[u8], at: usize) -> u64 {
+pub(crate) fn word_at(bytes: &[u8], at: usize) -> u64 {
     let mut word = [0u8; 8];
     word.copy_from_slice(&bytes[at..at + 8]);
     u64::from_le_bytes(word)
@@ -242,7 +242,7 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
 
 /// High bit set in each byte of `word` that equals `byte` (and possibly in bytes above a match:
 /// use only to ask whether there is one).
-fn matches(word: u64, byte: u8) -> u64 {
+pub(crate) fn matches(word: u64, byte: u8) -> u64 {
     let x = word ^ (ONES * u64::from(byte));
     x.wrapping_sub(ONES) & !x & HIGHS
 }

@@ -9,7 +9,9 @@
 //! Sandboxed: `builtin:defender-X` as a pipeline runs it (`Transform::transform` on batches of
 //! 512, limits on). Native: the same mapping compiled natively, called per event. One thread.
 //! `SIEMFLOW_BENCH_EVENTS` sets the events per run (default 50000), `SIEMFLOW_BENCH_RUNS` the
-//! rounds (default 5); medians are reported. Results go in docs/performance.md.
+//! rounds (default 5); medians are reported. `SIEMFLOW_BENCH_ONLY` keeps the scenarios whose name
+//! contains it (`defender-ocsf native`, `ocsf`, `wasm`), for counting instructions under
+//! valgrind. Results go in docs/performance.md.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,6 +42,7 @@ type Scenario = Box<dyn FnMut(&[Bytes]) -> usize>;
 fn main() {
     let events: usize = env_number("SIEMFLOW_BENCH_EVENTS", 50_000);
     let runs: usize = env_number("SIEMFLOW_BENCH_RUNS", 5);
+    let only = std::env::var("SIEMFLOW_BENCH_ONLY").unwrap_or_default();
     let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/defender");
     let mut records = Vec::new();
     for name in SAMPLES {
@@ -64,10 +67,14 @@ fn main() {
         "defender-splunk",
         "defender-ocsf",
     ] {
-        let (scenario, cx) = sandboxed(plugin);
-        contexts.push(cx);
-        scenarios.push((format!("{plugin} wasm"), scenario));
-        scenarios.push((format!("{plugin} native"), native_for(plugin)));
+        if format!("{plugin} wasm").contains(&only) {
+            let (scenario, cx) = sandboxed(plugin);
+            contexts.push(cx);
+            scenarios.push((format!("{plugin} wasm"), scenario));
+        }
+        if format!("{plugin} native").contains(&only) {
+            scenarios.push((format!("{plugin} native"), native_for(plugin)));
+        }
     }
     let mut timings: Vec<Vec<Duration>> = vec![Vec::new(); scenarios.len()];
     for _ in 0..runs {
