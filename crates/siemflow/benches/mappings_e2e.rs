@@ -12,7 +12,9 @@
 //! checkpoints are not), so the runs measure a warm start as a service restart has; the first,
 //! cold run of each format is reported apart. `SIEMFLOW_BENCH_EVENTS` sets the number of lines
 //! (default 200000), `SIEMFLOW_BENCH_RUNS` the runs per scenario (default 3, median shown),
-//! `SIEMFLOW_BENCH_ONLY` a part of the scenario names to run. Results go in docs/performance.md.
+//! `SIEMFLOW_BENCH_ONLY` a part of the scenario names to run, `SIEMFLOW_BENCH_BINARY` another
+//! `siemflow` binary to run (a copy of an earlier build, to compare before and after in one
+//! sitting). Results go in docs/performance.md.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -26,7 +28,8 @@ fn main() {
     let events: usize = env_number("SIEMFLOW_BENCH_EVENTS", 200_000);
     let runs: usize = env_number("SIEMFLOW_BENCH_RUNS", 3);
     let only = std::env::var("SIEMFLOW_BENCH_ONLY").unwrap_or_default();
-    let binary = env!("CARGO_BIN_EXE_siemflow");
+    let binary = std::env::var("SIEMFLOW_BENCH_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_siemflow").to_string());
     let dir = tempfile::tempdir().expect("a temporary directory");
     let input = dir.path().join("in.json");
     write_defender_lines(&input, events).expect("input file");
@@ -65,7 +68,7 @@ fn main() {
             let mut cold = None;
             for round in 0..=runs {
                 reset(&data, &output);
-                let sample = run_once(binary, &pipeline, &data);
+                let sample = run_once(&binary, &pipeline, &data);
                 let lines = std::fs::read(&output)
                     .map(|bytes| bytes.iter().filter(|&&b| b == b'\n').count())
                     .unwrap_or(0);
