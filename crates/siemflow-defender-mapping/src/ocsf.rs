@@ -16,6 +16,9 @@
 //! have stays in `unmapped`; `actor` and `device` on a class without them come with the host
 //! profile (`metadata.profiles: ["host"]`).
 
+use std::cell::RefCell;
+
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use serde_json::Value;
 use siemflow_plugin_sdk::Output;
@@ -43,6 +46,35 @@ struct OcsfOptions {}
 pub struct OcsfFormat {
     common: Common,
     severities: Severities<u8>,
+    allowed: AllowedPaths,
+}
+
+/// Whether an OCSF path belongs to a class, remembered per class and path.
+/// [`OcsfClass::allows`] scans the class's attribute lists, and was asked for every field of
+/// every event (a twelfth of the plugin's time in the sandbox). Keys are the addresses and
+/// lengths of the class's attribute list and of the path, both `'static`, so a key always names
+/// the same content, and there are only as many keys as the mapping table has (class, path)
+/// pairs.
+#[derive(Debug, Default)]
+struct AllowedPaths(RefCell<FxHashMap<[usize; 4], bool>>);
+
+impl AllowedPaths {
+    /// The OCSF attribute of `field` in events of `class`, with the class's answers remembered.
+    fn path(&self, field: &Field, class: &OcsfClass) -> Option<&'static str> {
+        field.ocsf_path(|path| {
+            let key = [
+                class.attributes.as_ptr() as usize,
+                class.attributes.len(),
+                path.as_ptr() as usize,
+                path.len(),
+            ];
+            *self
+                .0
+                .borrow_mut()
+                .entry(key)
+                .or_insert_with(|| class.allows(path))
+        })
+    }
 }
 
 /// Defender levels as OCSF `severity_id` (0 Unknown, 1 Informational, 2 Low, 3 Medium, 4 High).
@@ -87,7 +119,11 @@ impl Format for OcsfFormat {
             |value| value.as_u64().filter(|id| *id <= 6).map(|id| id as u8),
             "an OCSF severity_id from 0 to 6",
         )?;
-        Ok(Self { common, severities })
+        Ok(Self {
+            common,
+            severities,
+            allowed: AllowedPaths::default(),
+        })
     }
 
     fn render(&self, subject: &Subject<'_>, _size: usize) -> Rendered {
@@ -145,7 +181,7 @@ impl OcsfFormat {
 
         let mut written: Vec<(&'static str, &'static Field)> = Vec::new();
         let mut used = subject.map_fields(
-            |field| field.ocsf_path(class),
+            |field| self.allowed.path(field, class),
             |field, path, value| {
                 let Some(node) = typed(field.kind, &value, true) else {
                     return false;
@@ -170,7 +206,7 @@ impl OcsfFormat {
             .all_fields()
             .filter(|field| field.in_json_text)
         {
-            let Some(path) = field.ocsf_path(class) else {
+            let Some(path) = self.allowed.path(field, class) else {
                 continue;
             };
             let Some(holder) = subject.json_text_value(field) else {

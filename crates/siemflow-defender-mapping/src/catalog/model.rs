@@ -289,11 +289,12 @@ impl Field {
         self
     }
 
-    /// The OCSF attribute of this field in events of `class`, if the class has one.
-    pub fn ocsf_path(&self, class: &OcsfClass) -> Option<&'static str> {
+    /// The OCSF attribute of this field in events of a class, given whether the class has a
+    /// path ([`OcsfClass::allows`], or a remembered answer of it).
+    pub fn ocsf_path(&self, mut allows: impl FnMut(&'static str) -> bool) -> Option<&'static str> {
         self.ocsf
-            .filter(|path| class.allows(path))
-            .or(self.ocsf_else.filter(|path| class.allows(path)))
+            .filter(|path| allows(path))
+            .or_else(|| self.ocsf_else.filter(|path| allows(path)))
     }
 
     /// Types the value.
