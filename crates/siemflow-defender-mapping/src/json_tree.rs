@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-pub use siemflow_plugin_sdk::json::push_string;
+use siemflow_plugin_sdk::json::push_string;
 
 /// A JSON value under construction.
 #[derive(Debug, Clone)]
@@ -39,33 +39,13 @@ impl<'a> Node<'a> {
     /// JSON text received from elsewhere, compacted (whitespace between tokens removed) so the
     /// document stays on one line; borrowed when it has no such whitespace.
     pub fn raw(json: impl Into<Cow<'a, str>>) -> Node<'a> {
-        let json = json.into();
-        let trimmed = json.trim();
-        if needs_compacting(trimmed) {
-            let mut out = String::with_capacity(trimmed.len());
-            compact(trimmed, &mut out);
+        let json = trimmed(json.into());
+        if needs_compacting(&json) {
+            let mut out = String::with_capacity(json.len());
+            compact(&json, &mut out);
             return Node::Raw(Cow::Owned(out));
         }
-        Node::Raw(match json {
-            Cow::Borrowed(json) => Cow::Borrowed(json.trim()),
-            Cow::Owned(json) if json.trim().len() == json.len() => Cow::Owned(json),
-            Cow::Owned(json) => Cow::Owned(json.trim().to_string()),
-        })
-    }
-
-    /// The JSON text of a string or an integer leaf as it will be written; `None` for objects
-    /// and arrays.
-    pub fn leaf_json(&self) -> Option<Cow<'_, str>> {
-        match self {
-            Node::Raw(raw) => Some(Cow::Borrowed(raw)),
-            Node::Text(text) => {
-                let mut out = String::with_capacity(text.len() + 2);
-                push_string(text, &mut out);
-                Some(Cow::Owned(out))
-            }
-            Node::Integer(value) => Some(Cow::Owned(value.to_string())),
-            Node::Object(_) | Node::Array(_) => None,
-        }
+        Node::Raw(json)
     }
 
     /// A string leaf's text (unescaped), whether it was built as text or copied as JSON.
@@ -364,6 +344,15 @@ pub fn compact(json: &str, out: &mut String) {
         }
     }
     out.push_str(&json[run..]);
+}
+
+/// `text` without leading and trailing whitespace, still borrowed when it was.
+pub fn trimmed(text: Cow<'_, str>) -> Cow<'_, str> {
+    match text {
+        Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+        Cow::Owned(text) if text.trim().len() == text.len() => Cow::Owned(text),
+        Cow::Owned(text) => Cow::Owned(text.trim().to_string()),
+    }
 }
 
 /// Whether trimmed JSON text has whitespace between tokens: a string, a number or a literal

@@ -1,11 +1,9 @@
 //! Field values as JSON for the JSON formats (Splunk HEC and OCSF), typed per the table.
 
-use std::borrow::Cow;
-
 use siemflow_plugin_sdk::record::Field as RecordValue;
 
 use crate::catalog::Kind;
-use crate::json_tree::Node;
+use crate::json_tree::{Node, trimmed};
 
 /// Whether `text` is an integer as JSON writes one (`-?(0|[1-9][0-9]*)`): a string such as
 /// `0764` is not, and written bare it would make the whole event invalid JSON.
@@ -170,15 +168,6 @@ fn parsed<'a>(value: &RecordValue<'a>) -> Option<Node<'a>> {
         return Some(Node::raw(text));
     }
     Some(Node::string(text))
-}
-
-/// `text` without leading and trailing whitespace, still borrowed when it was.
-fn trimmed(text: Cow<'_, str>) -> Cow<'_, str> {
-    match text {
-        Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
-        Cow::Owned(text) if text.trim().len() == text.len() => Cow::Owned(text),
-        Cow::Owned(text) => Cow::Owned(text.trim().to_string()),
-    }
 }
 
 /// A JSON value a reader that converts numbers takes: `RawValue` checks only the syntax, and a

@@ -195,7 +195,7 @@ impl<'a> Subject<'a> {
         let mut out = String::new();
         for (name, value) in self.unmapped(used) {
             out.push(if out.is_empty() { '{' } else { ',' });
-            crate::json_tree::push_string(name, &mut out);
+            siemflow_plugin_sdk::json::push_string(name, &mut out);
             out.push(':');
             crate::json_tree::compact(value.raw(), &mut out);
         }
@@ -220,7 +220,7 @@ impl<'a> Subject<'a> {
             .unmapped(used)
             .map(|(name, value)| {
                 let mut entry = String::new();
-                crate::json_tree::push_string(name, &mut entry);
+                siemflow_plugin_sdk::json::push_string(name, &mut entry);
                 entry.push(':');
                 crate::json_tree::compact(value.raw(), &mut entry);
                 (name, entry)
@@ -246,7 +246,7 @@ impl<'a> Subject<'a> {
         let mut listed = Vec::new();
         for name in omitted {
             let mut quoted = String::new();
-            crate::json_tree::push_string(name, &mut quoted);
+            siemflow_plugin_sdk::json::push_string(name, &mut quoted);
             if chars(&quoted) + 1 > budget {
                 break;
             }
