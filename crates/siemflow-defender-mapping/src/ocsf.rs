@@ -51,7 +51,7 @@ pub struct OcsfFormat {
 
 /// Whether an OCSF path belongs to a class, remembered per class and path.
 /// [`OcsfClass::allows`] scans the class's attribute lists, and was asked for every field of
-/// every event (a twelfth of the plugin's time in the sandbox). Keys are the addresses and
+/// every event (4% of the plugin's time in the sandbox). Keys are the addresses and
 /// lengths of the class's attribute list and of the path, both `'static`, so a key always names
 /// the same content, and there are only as many keys as the mapping table has (class, path)
 /// pairs.
